@@ -1,0 +1,62 @@
+# Vigil — the commands a developer and CI use. `make run` and `make test` are all a newcomer needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+# The virtualenv lives outside the clone, keyed by the dependency list, so a fresh clone
+# (CI's) reuses it and a change to pyproject.toml builds a new one from scratch.
+VENV_ROOT ?= $(HOME)/.cache/vigil
+VENV ?= $(VENV_ROOT)/venv-$(shell sha256sum pyproject.toml | cut -c1-16)
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+
+.PHONY: help install run test lint format bench services system-packages
+
+help:
+	@echo "make install  create the virtualenv ($(VENV)) and system packages"
+	@echo "make run      start API :8000, one worker and Flower :5555 (Ctrl-C stops all)"
+	@echo "make test     run every test against real Postgres, Redis and a worker"
+	@echo "make lint     ruff (lint + format check) and mypy"
+	@echo "make bench    print our pipeline's speed next to a bare ultralytics loop"
+
+$(VENV)/.deps-installed:
+	@echo "==> creating $(VENV) (first run on this machine: a few minutes)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(BIN)/uv pip install --python $(BIN)/python -r pyproject.toml --all-extras
+	touch $@
+	@# Keep the two newest environments; each holds a full torch.
+	@ls -dt $(VENV_ROOT)/venv-* | tail -n +3 | xargs -r rm -rf
+
+install: $(VENV)/.deps-installed system-packages
+	@# Re-pointed at this clone every time: the cached venv outlives any one checkout.
+	@$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+
+system-packages:
+	@command -v ffprobe >/dev/null && command -v docker-compose >/dev/null || { \
+		echo "==> installing ffmpeg and docker-compose (apt)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg docker-compose >/dev/null; }
+
+# Tests need the local Postgres and Redis; start them if they are down.
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || \
+		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+
+run: install
+	$(BIN)/python -m shared.ops.devstack
+
+test: install services
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy api worker shared bench tests
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install services
+	$(BIN)/python -m bench

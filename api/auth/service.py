@@ -1,0 +1,71 @@
+"""Sign-up, sign-in, refresh-token rotation with reuse detection, password change."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from tortoise.exceptions import IntegrityError
+
+from api.auth.schemas import SignupCreate, TokenPair
+from api.auth.security import decode_token, hash_password, issue_token, verify_password
+from shared.db.models import User
+from shared.errors import AppError, AuthenticationError, ConflictError
+from shared.repositories import users as repo
+from shared.settings import get_settings
+
+
+class InvalidPasswordError(AppError):
+    status_code = 400
+    code = "invalid_password"
+
+
+async def signup(data: SignupCreate) -> User:
+    if await repo.get_by_email(data.email):
+        raise ConflictError("an account with this email already exists")
+    try:
+        return await repo.create(data.email, hash_password(data.password), data.full_name)
+    except IntegrityError as exc:  # two sign-ups racing for one email
+        raise ConflictError("an account with this email already exists") from exc
+
+
+async def authenticate(email: str, password: str) -> User:
+    user = await repo.get_by_email(email)
+    if not verify_password(password, user.password_hash if user else None) or user is None:
+        raise AuthenticationError("incorrect email or password")
+    if not user.is_active:
+        raise AuthenticationError("this account is disabled")
+    return user
+
+
+async def issue_pair(user_id: uuid.UUID, family_id: uuid.UUID | None = None) -> TokenPair:
+    access, _ = issue_token(user_id, "access")
+    refresh, claims = issue_token(user_id, "refresh")
+    await repo.add_refresh_token(claims.jti, user_id, family_id or uuid.uuid4(), claims.exp)
+    return TokenPair(
+        access_token=access,
+        refresh_token=refresh,
+        expires_in=get_settings().access_token_ttl_s,
+    )
+
+
+async def refresh(refresh_token: str) -> TokenPair:
+    claims = decode_token(refresh_token, "refresh")
+    now = datetime.now(UTC)
+    used = await repo.use_refresh_token(claims.jti, claims.sub, now)
+    if used is None:
+        known = await repo.get_refresh_token(claims.jti)
+        if known is not None and (known.used_at is not None or known.revoked_at is not None):
+            # A rotated-out token came back: it may have been stolen. End the whole session.
+            await repo.revoke_family(known.family_id, now)
+            raise AuthenticationError("refresh token already used; sign in again")
+        raise AuthenticationError("refresh token expired or unknown; sign in again")
+    if await repo.get_active(claims.sub) is None:
+        raise AuthenticationError("this account is disabled")
+    return await issue_pair(claims.sub, used.family_id)
+
+
+async def change_password(user: User, current: str, new: str) -> None:
+    if not verify_password(current, user.password_hash):
+        raise InvalidPasswordError("the current password is incorrect")
+    await repo.change_password(user, hash_password(new), datetime.now(UTC))

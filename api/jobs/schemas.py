@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from shared.contracts import DetectionRead, FrameRead
+from shared.db.enums import JobKind, JobStatus
+
+
+class JobAccepted(BaseModel):
+    job_id: UUID
+    status: JobStatus
+    status_url: str
+    results_url: str
+
+
+class ImageSummary(BaseModel):
+    total_objects: int
+    people_count: int
+    vehicles_count: int
+    dominant_object: str | None
+    class_counts: dict[str, int] = Field(default_factory=dict)
+
+
+class ImageMetadata(BaseModel):
+    image_dimensions: str = Field(description="WIDTHxHEIGHT")
+    model_version: str
+    timestamp: datetime
+
+
+class ImageResult(BaseModel):
+    """The seed 000 image response, plus the job it was recorded under."""
+
+    success: bool
+    job_id: UUID
+    processing_time: float | None = Field(description="seconds the worker spent on analysis")
+    detections: list[DetectionRead]
+    summary: ImageSummary | None
+    metadata: ImageMetadata | None
+    error: str | None = None
+
+
+class JobStatusRead(BaseModel):
+    job_id: UUID
+    kind: JobKind
+    status: JobStatus
+    progress: float = Field(description="percent complete")
+    frames_processed: int
+    frames_total: int | None
+    processing_speed: float | None = Field(description="frames analysed per second")
+    estimated_completion: datetime | None
+    attempts: int
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    updated_at: datetime
+    status_url: str
+    results_url: str
+
+
+class JobListItem(BaseModel):
+    job_id: UUID
+    kind: JobKind
+    status: JobStatus
+    progress: float
+    filename: str | None
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    status_url: str
+
+
+class JobList(BaseModel):
+    items: list[JobListItem]
+    total: int
+    page: int
+    page_size: int
+
+
+class Pagination(BaseModel):
+    page: int
+    page_size: int
+    total_frames: int
+    pages: int
+
+
+class JobResults(BaseModel):
+    job_id: UUID
+    kind: JobKind
+    status: JobStatus
+    created_at: datetime
+    finished_at: datetime | None
+    processing_time: float | None
+    media: dict[str, Any] | None
+    params: dict[str, Any]
+    model: dict[str, Any] | None
+    summary: dict[str, Any] | None
+    frames: list[FrameRead]
+    pagination: Pagination

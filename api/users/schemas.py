@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.db.models import User
+
+
+class UserRead(BaseModel):
+    id: UUID
+    email: str
+    full_name: str | None
+    is_active: bool
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, user: User) -> UserRead:
+        return cls(
+            id=user.id,
+            email=user.email,
+            full_name=user.full_name,
+            is_active=user.is_active,
+            created_at=user.created_at,
+        )
+
+
+class UserUpdate(BaseModel):
+    """Profile fields only: anything else (email, is_superuser, ...) is refused with 422."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    full_name: str | None = Field(default=None, max_length=200)

@@ -1,0 +1,1 @@
+"""Code the API and the worker both import: settings, ORM models, contracts, storage."""

@@ -1,0 +1,17 @@
+from enum import StrEnum
+
+
+class JobKind(StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (JobStatus.COMPLETED, JobStatus.FAILED)

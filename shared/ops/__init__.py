@@ -1,0 +1,1 @@
+"""Operational entry points: preflight checks, migrations, the local dev stack."""

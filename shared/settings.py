@@ -1,0 +1,101 @@
+"""All configuration, from the environment or `.env` (every setting is in `.env.example`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"change-me", "changeme", "secret", ""})
+MB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="VIGIL_",
+        env_file=".env",
+        extra="ignore",
+        protected_namespaces=(),
+    )
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    log_level: str = "INFO"
+
+    database_url: str = "postgres://postgres@127.0.0.1:5432/vigil"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    secret_key: SecretStr = SecretStr("change-me")
+    access_token_ttl_s: int = Field(default=15 * 60, gt=0)
+    refresh_token_ttl_s: int = Field(default=14 * 24 * 3600, gt=0)
+
+    storage_dir: Path = Path("var/storage")
+    model_dir: Path = Path("../shared/models")
+    model_name: str = "yolov8n_int8_openvino_model"
+
+    max_image_bytes: int = Field(default=10 * MB, gt=0)
+    max_video_bytes: int = Field(default=50 * MB, gt=0)
+    max_image_pixels: int = Field(default=50_000_000, gt=0)
+    image_wait_s: float = Field(default=10.0, ge=0)
+
+    job_max_attempts: int = Field(default=3, ge=1)
+    image_soft_time_limit_s: int = Field(default=60, gt=0)
+    image_time_limit_s: int = Field(default=90, gt=0)
+    video_soft_time_limit_s: int = Field(default=1800, gt=0)
+    video_time_limit_s: int = Field(default=1900, gt=0)
+    broker_visibility_timeout_s: int = Field(default=3600, gt=0)
+    progress_interval_s: float = Field(default=1.0, gt=0)
+    sweep_interval_s: float = Field(default=30.0, gt=0)
+    requeue_after_s: float = Field(default=300.0, gt=0)
+    stale_after_s: float = Field(default=120.0, gt=0)
+
+    worker_concurrency: int = Field(default=1, ge=1)
+    warmup_models: bool = True
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    flower_port: int = 5555
+    flower_user: str = "admin"
+    flower_password: SecretStr = SecretStr("change-me")
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.env != "dev":
+            for name in ("secret_key", "flower_password"):
+                value: SecretStr = getattr(self, name)
+                if value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+                    raise ValueError(
+                        f"VIGIL_{name.upper()} must be set to a real secret outside dev"
+                    )
+        if self.video_soft_time_limit_s >= self.video_time_limit_s:
+            raise ValueError("VIGIL_VIDEO_SOFT_TIME_LIMIT_S must be below VIGIL_VIDEO_TIME_LIMIT_S")
+        if self.image_soft_time_limit_s >= self.image_time_limit_s:
+            raise ValueError("VIGIL_IMAGE_SOFT_TIME_LIMIT_S must be below VIGIL_IMAGE_TIME_LIMIT_S")
+        # A message whose visibility timeout ends before the task could have finished
+        # would be handed to a second worker while the first still runs it.
+        if self.broker_visibility_timeout_s <= self.video_time_limit_s:
+            raise ValueError(
+                "VIGIL_BROKER_VISIBILITY_TIMEOUT_S must exceed VIGIL_VIDEO_TIME_LIMIT_S"
+            )
+        if self.stale_after_s <= self.progress_interval_s * 5:
+            raise ValueError("VIGIL_STALE_AFTER_S must be well above VIGIL_PROGRESS_INTERVAL_S")
+        return self
+
+    @property
+    def database_name(self) -> str:
+        return urlsplit(self.database_url).path.lstrip("/")
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.storage_dir / "uploads"
+
+    @property
+    def model_path(self) -> Path:
+        return self.model_dir / self.model_name
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,36 @@
+"""The storage directory both the API and the workers mount: uploads live here until processed."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from pathlib import Path
+
+from shared.settings import get_settings
+
+
+def storage_root() -> Path:
+    return get_settings().storage_dir.resolve()
+
+
+def new_upload_path(suffix: str) -> tuple[str, Path]:
+    """A fresh, unguessable upload location: (path relative to the root, absolute path)."""
+    relative = f"uploads/{uuid.uuid4().hex}{suffix}"
+    absolute = storage_root() / relative
+    absolute.parent.mkdir(parents=True, exist_ok=True)
+    return relative, absolute
+
+
+def resolve(relative: str) -> Path:
+    """The absolute path of a stored file; refuses anything that would leave the root."""
+    root = storage_root()
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root):
+        raise ValueError(f"path escapes the storage root: {relative}")
+    return path
+
+
+def delete(relative: str | None) -> None:
+    if relative:
+        with contextlib.suppress(FileNotFoundError):
+            resolve(relative).unlink()

@@ -1,0 +1,1 @@
+"""Detector plugins: one file per detector under plugins/, discovered by the registry."""

@@ -1,0 +1,126 @@
+"""YOLO weights: resolved from VIGIL_MODEL_DIR, loaded once per process, described for /models."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import yaml
+
+from shared.settings import get_settings
+from worker.errors import ModelUnavailableError
+
+if TYPE_CHECKING:
+    from ultralytics import YOLO
+
+logger = logging.getLogger(__name__)
+
+# Official names ultralytics can fetch by itself on a machine with internet access.
+DOWNLOADABLE_SUFFIX = ".pt"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    file: str
+    format: str
+    task: str
+    version: str | None
+    sha256: str | None
+    classes: list[str] | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def model_format(path: Path) -> str:
+    if path.name.endswith("_openvino_model"):
+        return "openvino"
+    return {".onnx": "onnx", ".pt": "pytorch", ".engine": "tensorrt"}.get(path.suffix, "unknown")
+
+
+def resolve_model(name: str, model_dir: Path | None = None) -> Path:
+    """The weights for `name` (a `.pt`/`.onnx` file or an OpenVINO folder) in the model dir.
+    A bare official `.pt` name that is absent locally is returned as is: ultralytics
+    downloads it where the machine is online."""
+    directory = model_dir or get_settings().model_dir
+    path = directory / name
+    if path.exists():
+        return path
+    if name.endswith(DOWNLOADABLE_SUFFIX) and "/" not in name:
+        return Path(name)
+    raise ModelUnavailableError(
+        f"model {name!r} not found in {directory.resolve()} "
+        "(set VIGIL_MODEL_DIR and VIGIL_MODEL_NAME to an existing .pt, .onnx or OpenVINO folder)"
+    )
+
+
+def _weight_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in {".xml", ".bin", ".onnx", ".pt"})
+    return [path] if path.is_file() else []
+
+
+def _sha256(files: list[Path]) -> str | None:
+    if not files:
+        return None
+    digest = hashlib.sha256()
+    for file in files:
+        with file.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _metadata(path: Path) -> dict[str, Any]:
+    meta = path / "metadata.yaml" if path.is_dir() else path.with_name("metadata.yaml")
+    if not meta.is_file():
+        return {}
+    loaded = yaml.safe_load(meta.read_text())
+    return loaded if isinstance(loaded, dict) else {}
+
+
+@lru_cache
+def describe_model(name: str) -> ModelInfo:
+    """Identify the configured model from its files, without loading it."""
+    path = resolve_model(name)
+    meta = _metadata(path)
+    names = meta.get("names")
+    classes = [str(names[k]) for k in sorted(names)] if isinstance(names, dict) else None
+    return ModelInfo(
+        name=name,
+        file=str(path.resolve()) if path.exists() else str(path),
+        format=model_format(path),
+        task=str(meta.get("task", "detect")),
+        version=str(meta["version"]) if "version" in meta else None,
+        sha256=_sha256(_weight_files(path)),
+        classes=classes,
+    )
+
+
+@lru_cache
+def load_yolo(name: str) -> YOLO:
+    """The YOLO model, loaded on first use in this process and kept for its lifetime.
+    Exported formats compile on their first prediction, so one blank frame is run here
+    and the logged time is the real cost."""
+    from ultralytics import YOLO
+
+    # Ultralytics logs each backend load to stdout; ours goes through logging instead.
+    logging.getLogger("ultralytics").setLevel(logging.WARNING)
+    path = resolve_model(name)
+    started = time.perf_counter()
+    try:
+        model = YOLO(str(path), task="detect")
+        model.predict(np.zeros((64, 64, 3), dtype=np.uint8), verbose=False)
+    except Exception as exc:
+        raise ModelUnavailableError(f"could not load model {name!r}: {exc}") from exc
+    logger.info(
+        "loaded model %s (%s) in %.2fs", name, model_format(path), time.perf_counter() - started
+    )
+    return model

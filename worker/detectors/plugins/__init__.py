@@ -1,0 +1,1 @@
+"""Each module here defines one Detector subclass; the registry imports them all."""

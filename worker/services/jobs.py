@@ -1,0 +1,169 @@
+"""Runs one job end to end: claim it, analyse the media, write results and progress, finish it.
+
+At-least-once and idempotent: the claim is conditional (queued → processing, counting the
+attempt), frames are upserted by (job, frame_index), and every write checks that this attempt
+still owns the job, so a cancelled, deleted or superseded job stops within one progress interval."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from pathlib import Path
+from uuid import UUID
+
+from billiard.exceptions import SoftTimeLimitExceeded
+from tortoise.timezone import now as utcnow
+
+from shared import storage
+from shared.contracts import JobParams
+from shared.db.enums import JobKind, JobStatus
+from shared.db.models import Job
+from shared.repositories import jobs as repo
+from shared.repositories.jobs import FrameRecord
+from shared.settings import get_settings
+from worker.errors import JobLostError, MediaError, ModelUnavailableError
+from worker.runtime import run
+from worker.services.analysis import VideoAnalysis, analyze_image, model_summary
+from worker.services.events import publish
+
+logger = logging.getLogger(__name__)
+
+INTERNAL_ERROR = "the analysis stopped on an internal error; the operators have the details"
+
+
+def run_job(job_id: UUID, kind: JobKind) -> None:
+    settings = get_settings()
+    job = run(repo.claim(job_id, settings.job_max_attempts))
+    if job is None:
+        _explain_unclaimed(job_id, settings.job_max_attempts)
+        return
+    logger.info("job %s: attempt %d started (%s)", job_id, job.attempts, kind)
+    publish(job.id, "status", status=JobStatus.PROCESSING, attempt=job.attempts)
+    try:
+        path = storage.resolve(job.media_path or "")
+        params = JobParams.model_validate(job.params)
+        if kind is JobKind.IMAGE:
+            _run_image(job, path, params)
+        else:
+            _run_video(job, path, params, settings.progress_interval_s)
+    except JobLostError:
+        logger.info("job %s: no longer ours (deleted or superseded); stopped", job_id)
+        return
+    except (MediaError, ModelUnavailableError) as exc:
+        _fail(job, str(exc))
+    except SoftTimeLimitExceeded:
+        limit = (
+            settings.image_soft_time_limit_s
+            if kind is JobKind.IMAGE
+            else settings.video_soft_time_limit_s
+        )
+        _fail(job, f"the analysis took longer than the {limit}s limit")
+    except Exception:
+        logger.exception("job %s: unexpected failure", job_id)
+        _fail(job, INTERNAL_ERROR)
+    storage.delete(job.media_path)
+
+
+def _explain_unclaimed(job_id: UUID, max_attempts: int) -> None:
+    job = run(repo.get(job_id))
+    if job is None:
+        logger.info("job %s: gone before it started", job_id)
+    elif job.status is JobStatus.QUEUED and job.attempts >= max_attempts:
+        if run(repo.fail(job_id, f"gave up after {job.attempts} attempts")):
+            storage.delete(job.media_path)
+            publish(job_id, "status", status=JobStatus.FAILED)
+    else:
+        logger.info("job %s: already %s; duplicate delivery ignored", job_id, job.status)
+
+
+def _fail(job: Job, message: str) -> None:
+    if run(repo.fail(job.id, message, attempt=job.attempts)):
+        logger.warning("job %s: failed: %s", job.id, message)
+        publish(job.id, "status", status=JobStatus.FAILED, error=message)
+
+
+def _run_image(job: Job, path: Path, params: JobParams) -> None:
+    analysis = analyze_image(path, params)
+    media = {**(job.media or {}), "width": analysis.width, "height": analysis.height}
+    done = run(
+        repo.complete(
+            job.id,
+            job.attempts,
+            [analysis.frame],
+            summary=analysis.summary,
+            media=media,
+            model_info=model_summary(),
+            processing_time=analysis.processing_time,
+            frames_processed=1,
+            frames_total=1,
+        )
+    )
+    if not done:
+        raise JobLostError
+    publish(job.id, "status", status=JobStatus.COMPLETED)
+
+
+def _run_video(job: Job, path: Path, params: JobParams, interval: float) -> None:
+    started = time.monotonic()
+    analysis = VideoAnalysis(path, params)
+    batch: list[FrameRecord] = []
+    last_flush = started
+    for record in analysis.frames():
+        batch.append(record)
+        now = time.monotonic()
+        if now - last_flush >= interval:
+            _flush_progress(job, analysis, batch, now - started)
+            batch = []
+            last_flush = now
+    elapsed = time.monotonic() - started
+    done = run(
+        repo.complete(
+            job.id,
+            job.attempts,
+            batch,
+            summary=analysis.summary,
+            media={**(job.media or {}), **analysis.info.as_dict()},
+            model_info=model_summary(),
+            processing_time=round(elapsed, 3),
+            frames_processed=analysis.frames_processed,
+            frames_total=analysis.frames_processed,
+            processing_speed=round(analysis.frames_processed / elapsed, 3) if elapsed else None,
+        )
+    )
+    if not done:
+        raise JobLostError
+    publish(job.id, "status", status=JobStatus.COMPLETED)
+
+
+def _flush_progress(
+    job: Job, analysis: VideoAnalysis, batch: list[FrameRecord], elapsed: float
+) -> None:
+    processed = analysis.frames_processed
+    total = analysis.frames_expected
+    speed = processed / elapsed if elapsed > 0 else 0.0
+    progress = min(99.0, 100.0 * processed / total) if total else 0.0
+    eta = utcnow() + timedelta(seconds=(total - processed) / speed) if total and speed > 0 else None
+    still_ours = run(
+        repo.write_progress(
+            job.id,
+            job.attempts,
+            batch,
+            progress=round(progress, 2),
+            frames_processed=processed,
+            frames_total=total,
+            processing_speed=round(speed, 3),
+            estimated_completion=eta,
+        )
+    )
+    if not still_ours:
+        raise JobLostError
+    publish(
+        job.id,
+        "progress",
+        status=JobStatus.PROCESSING,
+        progress=round(progress, 2),
+        frames_processed=processed,
+        frames_total=total,
+        processing_speed=round(speed, 3),
+    )

@@ -1,0 +1,1 @@
+"""Celery tasks: thin adapters from a message to a service call."""
