@@ -1,0 +1,111 @@
+"""Starts a real API and a real worker as subprocesses with given settings, for the test
+suite and the benchmarks (`make run` is the interactive equivalent)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from shared.contracts import ALL_QUEUES
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalStack:
+    def __init__(self, env: dict[str, str], log_dir: Path, beat: bool = True) -> None:
+        self.env = os.environ | env
+        self.log_dir = log_dir
+        self.beat = beat
+        self.api_port = free_port()
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def _spawn(self, name: str, command: list[str]) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.log_dir / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+    def start_worker(self, name: str = "worker") -> None:
+        command = [
+            sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
+            "--queues", ",".join(ALL_QUEUES), "--concurrency", "1", "--loglevel", "INFO",
+            "--hostname", f"{name}-{os.getpid()}@%h",
+        ]  # fmt: skip
+        if self.beat:
+            command += ["--beat", "--schedule", str(self.log_dir / f"{name}-beat-schedule")]
+        self._spawn(name, command)
+
+    def start_api(self) -> None:
+        self._spawn(
+            "api",
+            [
+                sys.executable, "-m", "uvicorn", "api.main:app",
+                "--host", "127.0.0.1", "--port", str(self.api_port), "--log-level", "warning",
+            ],
+        )  # fmt: skip
+
+    def wait_ready(self, timeout_s: float = 120.0) -> None:
+        """Until the API answers and /health sees a worker (its model warmed up)."""
+        deadline = time.monotonic() + timeout_s
+        last = "no answer"
+        while time.monotonic() < deadline:
+            for name, proc in self.processes.items():
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {proc.returncode}; see {self.log_dir}")
+            try:
+                response = httpx.get(f"{self.base_url}/api/v1/health", timeout=5)
+                if response.status_code == 200:
+                    return
+                last = response.text
+            except httpx.HTTPError as exc:
+                last = str(exc)
+            time.sleep(0.5)
+        raise TimeoutError(f"stack not ready after {timeout_s}s: {last}")
+
+    def stop_process(self, name: str, sig: int = signal.SIGTERM) -> None:
+        proc = self.processes.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def stop(self) -> None:
+        for name in list(self.processes):
+            self.stop_process(name)
+
+
+@contextmanager
+def running_stack(env: dict[str, str], log_dir: Path, beat: bool = True) -> Iterator[LocalStack]:
+    stack = LocalStack(env, log_dir, beat=beat)
+    try:
+        stack.start_worker()
+        stack.start_api()
+        stack.wait_ready()
+        yield stack
+    finally:
+        stack.stop()

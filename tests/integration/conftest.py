@@ -1,0 +1,98 @@
+"""A real stack for the integration tests: a fresh Postgres database with the migrations
+applied, a Celery worker process (with the sweeper's beat) and a uvicorn API process."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import redis
+
+from shared.ops.localstack import LocalStack
+from shared.ops.migrate import migrate
+from shared.settings import get_settings
+from tests.conftest import RUN_DIR, TEST_DB, TEST_ENV
+
+ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+PASSWORD = "correct-horse-battery"
+
+
+def db_fetch(sql: str, *args: Any) -> list[asyncpg.Record]:
+    async def fetch() -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(
+            TEST_ENV["VIGIL_DATABASE_URL"].replace("postgres://", "postgresql://")
+        )
+        try:
+            return list(await conn.fetch(sql, *args))
+        finally:
+            await conn.close()
+
+    return asyncio.run(fetch())
+
+
+async def _drop_database(name: str) -> None:
+    conn = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[LocalStack]:
+    redis.Redis.from_url(TEST_ENV["VIGIL_REDIS_URL"]).flushdb()
+    asyncio.run(migrate(TEST_ENV["VIGIL_DATABASE_URL"]))
+    local = LocalStack({}, RUN_DIR / "logs")
+    try:
+        local.start_worker()
+        local.start_api()
+        local.wait_ready()
+        yield local
+    finally:
+        local.stop()
+        asyncio.run(_drop_database(TEST_DB))
+
+
+@pytest.fixture
+def client(stack: LocalStack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=f"{stack.base_url}/api/v1", timeout=60) as http:
+        yield http
+
+
+def signup_and_signin(client: httpx.Client, email: str | None = None) -> dict[str, str]:
+    email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
+    assert (
+        client.post("/auth/signup", json={"email": email, "password": PASSWORD}).status_code == 201
+    )
+    tokens = client.post("/auth/signin", data={"username": email, "password": PASSWORD}).json()
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+@pytest.fixture
+def auth(client: httpx.Client) -> dict[str, str]:
+    return signup_and_signin(client)
+
+
+def uploads() -> set[Path]:
+    directory = get_settings().uploads_dir
+    return set(directory.iterdir()) if directory.exists() else set()
+
+
+def wait_for(
+    client: httpx.Client, job_id: str, headers: dict[str, str], timeout_s: float = 120
+) -> dict[str, Any]:
+    """Poll a job's status until it completes or fails."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = client.get(f"/jobs/{job_id}/status", headers=headers).json()
+        if status["status"] in ("completed", "failed"):
+            return dict(status)
+        time.sleep(0.3)
+    raise AssertionError(f"job {job_id} did not finish in {timeout_s}s: {status}")

@@ -1,0 +1,44 @@
+"""Media for tests: the shared samples, ultralytics' bundled photos, and made-up bad files."""
+
+from __future__ import annotations
+
+import importlib.util
+import struct
+from pathlib import Path
+
+from tests.conftest import MEDIA_DIR
+
+PEDESTRIANS = MEDIA_DIR / "video" / "pedestrians_vtest.avi"
+CARS_MP4 = MEDIA_DIR / "video" / "cars_street.mp4"
+PARKING_LOT = MEDIA_DIR / "images" / "parking_lot.jpg"
+PLATE_PNG = MEDIA_DIR / "images" / "car_plate_DZ17YXR.png"
+
+
+def ultralytics_asset(name: str) -> Path:
+    """`bus.jpg` (4 people, a bus) and `zidane.jpg` (2 people) ship inside ultralytics."""
+    spec = importlib.util.find_spec("ultralytics")
+    assert spec is not None
+    assert spec.submodule_search_locations
+    return Path(spec.submodule_search_locations[0]) / "assets" / name
+
+
+BUS = ultralytics_asset("bus.jpg")
+ZIDANE = ultralytics_asset("zidane.jpg")
+
+
+def box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I4s", 8 + len(payload), kind) + payload
+
+
+def mp4_without_video() -> bytes:
+    """Boxes in order (ftyp, moov, mdat) but no decodable track: passes the container check."""
+    return (
+        box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41")
+        + box(b"moov", b"\x00" * 64)
+        + box(b"mdat", b"\x13\x37" * 4096)
+    )
+
+
+def jpeg_garbage(size: int = 4096) -> bytes:
+    """A JPEG signature followed by noise: sniffs as JPEG, decodes as nothing."""
+    return b"\xff\xd8\xff\xe0" + bytes(range(256)) * (size // 256)
