@@ -106,6 +106,16 @@ async def _upsert_frames(job_id: UUID, frames: Sequence[FrameRecord], conn: Any)
         )
 
 
+async def _lock_if_ours(job_id: UUID, attempt: int, conn: Any) -> bool:
+    """Lock the job row if `attempt` still owns it (processing, not deleted or superseded)."""
+    return bool(
+        await Job.filter(id=job_id, status=JobStatus.PROCESSING, attempts=attempt)
+        .using_db(conn)
+        .select_for_update()
+        .exists()
+    )
+
+
 async def write_progress(
     job_id: UUID, attempt: int, frames: Sequence[FrameRecord], **progress: Any
 ) -> bool:
@@ -113,13 +123,7 @@ async def write_progress(
     (deleted, cancelled or taken over by a newer attempt), which tells the worker to stop."""
     now = utcnow()
     async with in_transaction() as conn:
-        mine = (
-            await Job.filter(id=job_id, status=JobStatus.PROCESSING, attempts=attempt)
-            .using_db(conn)
-            .select_for_update()
-            .exists()
-        )
-        if not mine:
+        if not await _lock_if_ours(job_id, attempt, conn):
             return False
         await _upsert_frames(job_id, frames, conn)
         await (
@@ -135,13 +139,7 @@ async def complete(
 ) -> bool:
     now = utcnow()
     async with in_transaction() as conn:
-        mine = (
-            await Job.filter(id=job_id, status=JobStatus.PROCESSING, attempts=attempt)
-            .using_db(conn)
-            .select_for_update()
-            .exists()
-        )
-        if not mine:
+        if not await _lock_if_ours(job_id, attempt, conn):
             return False
         await _upsert_frames(job_id, frames, conn)
         await (

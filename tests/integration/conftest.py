@@ -85,6 +85,19 @@ def uploads() -> set[Path]:
     return set(directory.iterdir()) if directory.exists() else set()
 
 
+def wait_for_first_frames(
+    client: httpx.Client, job_id: str, headers: dict[str, str], timeout_s: float = 60
+) -> dict[str, Any]:
+    """Poll a job's status until it has analysed at least one frame."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status: dict[str, Any] = client.get(f"/jobs/{job_id}/status", headers=headers).json()
+        if status["frames_processed"] > 0:
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} analysed no frame in {timeout_s}s: {status}")
+
+
 def wait_for(
     client: httpx.Client, job_id: str, headers: dict[str, str], timeout_s: float = 120
 ) -> dict[str, Any]:

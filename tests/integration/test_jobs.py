@@ -9,7 +9,13 @@ from typing import Any
 
 import httpx
 
-from tests.integration.conftest import db_fetch, signup_and_signin, uploads, wait_for
+from tests.integration.conftest import (
+    db_fetch,
+    signup_and_signin,
+    uploads,
+    wait_for,
+    wait_for_first_frames,
+)
 from tests.media import BUS, PEDESTRIANS, mp4_without_video
 
 
@@ -216,12 +222,7 @@ def test_delete_cancels_a_running_video_and_removes_its_data(
 ) -> None:
     accepted = _submit_video(client, auth, {})  # all 341 frames: far longer than this test waits
     job_id = accepted["job_id"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        status = client.get(f"/jobs/{job_id}/status", headers=auth).json()
-        if status["frames_processed"] > 0:
-            break
-        time.sleep(0.2)
+    status = wait_for_first_frames(client, job_id, auth)
     assert status["status"] == "processing"
     assert client.delete(f"/jobs/{job_id}", headers=auth).status_code == 204
     assert client.get(f"/jobs/{job_id}/status", headers=auth).status_code == 404

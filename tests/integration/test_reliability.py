@@ -8,14 +8,13 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 import uuid
 
 import httpx
 
 from shared.ops.localstack import LocalStack
 from shared.settings import get_settings
-from tests.integration.conftest import db_fetch, wait_for
+from tests.integration.conftest import db_fetch, wait_for, wait_for_first_frames
 from tests.media import BUS, PEDESTRIANS
 
 
@@ -62,12 +61,7 @@ def test_job_survives_its_worker_process_dying(
             headers=auth,
         ).json()
     job_id = accepted["job_id"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        status = client.get(f"/jobs/{job_id}/status", headers=auth).json()
-        if status["frames_processed"] > 0:
-            break
-        time.sleep(0.1)
+    wait_for_first_frames(client, job_id, auth)
     children = _pool_children(stack)
     assert children, "no pool process to kill"
     for pid in children:
