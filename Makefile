@@ -10,7 +10,7 @@ VENV ?= $(VENV_ROOT)/venv-$(shell sha256sum pyproject.toml | cut -c1-16)
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 
-.PHONY: help install run test lint format bench services system-packages
+.PHONY: help install run test lint format bench eval services system-packages
 
 help:
 	@echo "make install  create the virtualenv ($(VENV)) and system packages"
@@ -18,6 +18,7 @@ help:
 	@echo "make test     run every test against real Postgres, Redis and a worker"
 	@echo "make lint     ruff (lint + format check) and mypy"
 	@echo "make bench    print our pipeline's speed next to a bare ultralytics loop"
+	@echo "make eval     measure detector accuracy on ../shared/datasets and media"
 
 $(VENV)/.deps-installed:
 	@echo "==> creating $(VENV) (first run on this machine: a few minutes)"
@@ -60,3 +61,6 @@ format: install
 
 bench: install services
 	$(BIN)/python -m bench
+
+eval: install
+	$(BIN)/python -m bench.eval

@@ -3,10 +3,10 @@ result shapes."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field
 
 IMAGE_ANALYZE = "image.analyze"
 VIDEO_ANALYZE = "video.analyze"
@@ -43,12 +43,12 @@ ANIMAL_CLASSES = frozenset(
     {"bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe"}
 )
 
-ObjectType = Literal["person", "vehicle", "animal", "object"]
+ObjectType = Literal["person", "face", "vehicle", "animal", "object", "motion"]
 
 
 def object_type(label: str) -> ObjectType:
-    if label == "person":
-        return "person"
+    if label in ("person", "face", "motion"):
+        return label  # type: ignore[return-value]
     if label in VEHICLE_CLASSES:
         return "vehicle"
     if label in ANIMAL_CLASSES:
@@ -62,46 +62,54 @@ class JobPayload(BaseModel):
     job_id: UUID
 
 
-class JobParams(BaseModel):
-    """Per-job analysis parameters (the optional `params` JSON of an upload)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    confidence_threshold: float = Field(default=0.25, ge=0.1, le=0.9)
-    classes: list[str] | None = Field(
-        default=None, min_length=1, description="COCO class names to keep; all when omitted."
-    )
-    min_box_size: int = Field(
-        default=0, ge=0, le=10_000, description="Drop boxes narrower or shorter than this (px)."
-    )
-    frame_skip: int = Field(default=1, ge=1, le=1000, description="Analyse every Nth frame.")
-    max_frames: int | None = Field(
-        default=None, ge=1, description="Stop after analysing this many frames."
-    )
-
-    @field_validator("classes")
-    @classmethod
-    def _known_classes(cls, value: list[str] | None) -> list[str] | None:
-        if value is None:
-            return None
-        unknown = sorted({name for name in value if name not in COCO_CLASSES})
-        if unknown:
-            raise ValueError(f"unknown class names: {', '.join(unknown)} (use COCO class names)")
-        return list(dict.fromkeys(value))
-
-
 class DetectionRead(BaseModel):
     label: str
     confidence: float
     bbox: list[int] = Field(description="[x1, y1, x2, y2] in pixels")
     bbox_normalized: list[float] = Field(description="[x1, y1, x2, y2] in 0..1")
     type: ObjectType
+    source: str | None = Field(
+        default=None, description="model that found it: yolo, hog, yolo+hog, haar or motion"
+    )
+    detector: str | None = Field(default=None, description="the detector that reported it")
+    track_id: int | None = Field(
+        default=None, description="stable id of the object across frames (videos with tracking)"
+    )
+    zones: list[str] | None = Field(
+        default=None, description="zones its anchor (bottom centre) lies in, when zones are set"
+    )
+    attributes: dict[str, Any] | None = Field(
+        default=None, description="detector-specific facts, e.g. is_moving, hog_score"
+    )
+
+
+class MotionRead(BaseModel):
+    motion_intensity: float = Field(description="mean change of the moving pixels, 0..1")
+    affected_area_percentage: float = Field(description="moving share of the frame, 0..100")
+    moving: bool
+
+
+class ZoneOccupancyRead(BaseModel):
+    count: int
+    by_class: dict[str, int]
+
+
+class FrameMetricsRead(BaseModel):
+    people_count: int | None = None
+    crowd_level: str | None = None
+    density: float | None = Field(default=None, description="people per frame area")
+    zone_density: dict[str, float] | None = Field(
+        default=None, description="people per zone area (zone area as a share of the frame)"
+    )
+    zones: dict[str, ZoneOccupancyRead] | None = None
+    motion: MotionRead | None = None
 
 
 class FrameRead(BaseModel):
     frame_index: int
     timestamp: float = Field(description="seconds from the start of the video")
     detections: list[DetectionRead]
+    metrics: FrameMetricsRead | None = None
 
 
 # Remote-control command a worker answers with the models it serves (see worker/celery_app.py).

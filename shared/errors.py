@@ -25,6 +25,11 @@ class ConflictError(AppError):
     code = "conflict"
 
 
+class GoneError(AppError):
+    status_code = 410
+    code = "gone"
+
+
 class AuthenticationError(AppError):
     status_code = 401
     code = "not_authenticated"

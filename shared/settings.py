@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.params import DETECTOR_KINDS
+
 PLACEHOLDER_SECRETS = frozenset({"change-me", "changeme", "secret", ""})
 MB = 1024 * 1024
 
@@ -53,7 +55,10 @@ class Settings(BaseSettings):
     stale_after_s: float = Field(default=120.0, gt=0)
 
     worker_concurrency: int = Field(default=1, ge=1)
-    warmup_models: bool = True
+    # Detectors each worker process builds (and so loads the models of) as it starts; an
+    # empty list loads everything lazily on the first job that needs it.
+    warmup_detectors: list[str] = Field(default_factory=lambda: list(DETECTOR_KINDS))
+    annotated_retention_hours: float = Field(default=72.0, gt=0)
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     flower_port: int = 5555
@@ -78,6 +83,12 @@ class Settings(BaseSettings):
         if self.broker_visibility_timeout_s <= self.video_time_limit_s:
             raise ValueError(
                 "VIGIL_BROKER_VISIBILITY_TIMEOUT_S must exceed VIGIL_VIDEO_TIME_LIMIT_S"
+            )
+        unknown = sorted(set(self.warmup_detectors) - set(DETECTOR_KINDS))
+        if unknown:
+            raise ValueError(
+                f"VIGIL_WARMUP_DETECTORS names unknown detectors: {', '.join(unknown)} "
+                f"(known: {', '.join(DETECTOR_KINDS)})"
             )
         if self.stale_after_s <= self.progress_interval_s * 5:
             raise ValueError("VIGIL_STALE_AFTER_S must be well above VIGIL_PROGRESS_INTERVAL_S")

@@ -1,4 +1,5 @@
-"""The storage directory both the API and the workers mount: uploads live here until processed."""
+"""The storage directory both the API and the workers mount: uploads live here until processed,
+annotated output until it expires."""
 
 from __future__ import annotations
 
@@ -21,6 +22,16 @@ def new_upload_path(suffix: str) -> tuple[str, Path]:
     return relative, absolute
 
 
+def annotated_path(job_id: uuid.UUID, attempt: int, suffix: str) -> tuple[str, Path]:
+    """Where one attempt of a job writes its annotated output: (path relative to the root,
+    absolute path). Per attempt, so a superseded attempt still running never writes into the
+    file of the attempt that replaced it."""
+    relative = f"annotated/{job_id.hex}.{attempt}{suffix}"
+    absolute = storage_root() / relative
+    absolute.parent.mkdir(parents=True, exist_ok=True)
+    return relative, absolute
+
+
 def resolve(relative: str) -> Path:
     """The absolute path of a stored file; refuses anything that would leave the root."""
     root = storage_root()
@@ -34,3 +45,10 @@ def delete(relative: str | None) -> None:
     if relative:
         with contextlib.suppress(FileNotFoundError):
             resolve(relative).unlink()
+
+
+def delete_annotated(job_id: uuid.UUID) -> None:
+    """Remove a job's annotated output, finished or left half-written by a dead worker."""
+    for path in (storage_root() / "annotated").glob(f"{job_id.hex}.*"):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()

@@ -42,3 +42,30 @@ def mp4_without_video() -> bytes:
 def jpeg_garbage(size: int = 4096) -> bytes:
     """A JPEG signature followed by noise: sniffs as JPEG, decodes as nothing."""
     return b"\xff\xd8\xff\xe0" + bytes(range(256)) * (size // 256)
+
+
+def walking_person_clip(path: Path, *, leftwards: bool = False, frames: int = 48) -> Path:
+    """An H.264 clip of one person (cut out of bus.jpg) walking across a plain 640x360 scene
+    from left to right (or right to left) in 4 seconds: ground truth for crossings and zones."""
+    import cv2
+    import numpy as np
+
+    from worker.video.writer import AnnotatedVideoWriter
+
+    bus = cv2.imread(str(BUS))
+    assert bus is not None
+    person = bus[398:905, 50:241]
+    height = 220
+    person = cv2.resize(person, (round(person.shape[1] * height / person.shape[0]), height))
+    width = person.shape[1]
+    scene = np.full((360, 640, 3), 150, np.uint8)
+    scene[300:] = 110  # a floor, so the frame is not one flat colour
+    with AnnotatedVideoWriter(path, 12.0, 640, 360) as writer:
+        for i in range(frames):
+            x = 20 + round((640 - width - 40) * i / (frames - 1))
+            if leftwards:
+                x = 640 - width - x
+            frame = scene.copy()
+            frame[110 : 110 + height, x : x + width] = person
+            writer.write(frame)
+    return path

@@ -25,9 +25,7 @@ app.conf.update(
 
 @worker_process_init.connect
 def _warm_up(**_: Any) -> None:
-    """Load the model in each child as it starts, so the first job does not pay for it."""
-    if not get_settings().warmup_models:
-        return
+    """Build the detectors in each child as it starts, so the first job does not pay for them."""
     from worker.services.warmup import warm_up
 
     warm_up()
@@ -42,7 +40,12 @@ def _close(**_: Any) -> None:
 
 @inspect_command(name=MODELS_CONTROL_COMMAND)
 def _served_models(state: Any, **_: Any) -> dict[str, Any]:
-    """Answered by the worker's main process from the weight files; no model is loaded here."""
+    """Answered by the worker's main process from the weight files; no model is loaded here.
+    Detectors are built in the pool's children, so `detectors` lists what warm-up builds there
+    (the rest load on first use)."""
     from worker.detectors.models import describe_model
 
-    return {"models": [describe_model(get_settings().model_name).as_dict()]}
+    return {
+        "models": [describe_model(get_settings().model_name).as_dict()],
+        "detectors": get_settings().warmup_detectors,
+    }

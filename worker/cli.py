@@ -10,19 +10,20 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shared.contracts import JobParams
 from shared.db.enums import JobKind
 from shared.logging import configure_logging
 from shared.media import SNIFF_BYTES, SUPPORTED, sniff
+from shared.params import JobParams
 from worker.errors import MediaError, ModelUnavailableError
 from worker.services.analysis import VideoAnalysis, analyze_image, model_summary
 
-LIST_PARAMS = {name for name, f in JobParams.model_fields.items() if "list" in str(f.annotation)}
+LIST_PARAMS = {name for name, f in JobParams.model_fields.items() if "tuple" in str(f.annotation)}
 
 
 def parse_params(pairs: list[str]) -> JobParams:
     """`k=v` pairs into validated JobParams; values are JSON where they parse as JSON, and
-    list parameters also accept comma-separated text (`classes=person,car`)."""
+    list parameters also accept comma-separated text (`classes=person,car`,
+    `detectors=people,faces`)."""
     raw: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -43,7 +44,11 @@ def analyze(path: Path, params: JobParams) -> dict[str, Any]:
         fmt = sniff(handle.read(SNIFF_BYTES))
     if fmt is None:
         raise MediaError(f"{path.name}: not a {SUPPORTED} file")
-    result: dict[str, Any] = {"file": str(path), "kind": fmt.kind, "params": params.model_dump()}
+    result: dict[str, Any] = {
+        "file": str(path),
+        "kind": fmt.kind,
+        "params": params.model_dump(mode="json"),
+    }
     if fmt.kind is JobKind.IMAGE:
         image = analyze_image(path, params)
         result |= {
@@ -51,11 +56,17 @@ def analyze(path: Path, params: JobParams) -> dict[str, Any]:
             "processing_time": image.processing_time,
             "summary": image.summary,
             "detections": image.detections,
+            "metrics": image.metrics,
         }
     else:
         video = VideoAnalysis(path, params)
         frames = [
-            {"frame_index": f.frame_index, "timestamp": f.timestamp_s, "detections": f.detections}
+            {
+                "frame_index": f.frame_index,
+                "timestamp": f.timestamp_s,
+                "detections": f.detections,
+                "metrics": f.metrics,
+            }
             for f in video.frames()
         ]
         result |= {

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 
 from api.deps import CurrentUser, RedisClient
 from api.jobs import service
@@ -110,6 +110,24 @@ router.add_api_route(
     methods=["GET"],
     summary="Job results (seed 002 alias)",
 )
+
+
+@router.get(
+    "/jobs/{job_id}/annotated",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"image/jpeg": {}, "video/mp4": {}}, "description": "annotated output"},
+        404: {"description": "no such job, or it was not submitted with params.annotate"},
+        409: {"description": "the job has not completed"},
+        410: {"description": "the output was deleted after its retention time"},
+    },
+)
+async def annotated(job: OwnedJob) -> FileResponse:
+    """The annotated JPEG (images) or H.264 MP4 (videos); MP4s answer range requests, so a
+    browser's <video> element can seek."""
+    path, media_type = service.annotated_file(job)
+    extension = ".jpg" if media_type == "image/jpeg" else ".mp4"
+    return FileResponse(path, media_type=media_type, filename=f"{job.id}-annotated{extension}")
 
 
 @router.delete("/jobs/{job_id}", status_code=status.HTTP_204_NO_CONTENT)

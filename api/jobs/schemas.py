@@ -4,9 +4,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts import DetectionRead, FrameRead
+from shared.contracts import DetectionRead, FrameMetricsRead, FrameRead
 from shared.db.enums import JobKind, JobStatus
 
 
@@ -18,9 +18,14 @@ class JobAccepted(BaseModel):
 
 
 class ImageSummary(BaseModel):
+    """Seed 000's summary; the analytics the job asked for (crowd, zones, events) follow it."""
+
+    model_config = ConfigDict(extra="allow")
+
     total_objects: int
     people_count: int
     vehicles_count: int
+    faces_count: int = 0
     dominant_object: str | None
     class_counts: dict[str, int] = Field(default_factory=dict)
 
@@ -38,8 +43,12 @@ class ImageResult(BaseModel):
     job_id: UUID
     processing_time: float | None = Field(description="seconds the worker spent on analysis")
     detections: list[DetectionRead]
+    metrics: FrameMetricsRead | None = None
     summary: ImageSummary | None
     metadata: ImageMetadata | None
+    annotated_url: str | None = Field(
+        default=None, description="the annotated JPEG, when params.annotate was set"
+    )
     error: str | None = None
 
 
@@ -60,6 +69,9 @@ class JobStatusRead(BaseModel):
     updated_at: datetime
     status_url: str
     results_url: str
+    annotated_url: str | None = Field(
+        default=None, description="the annotated JPEG/MP4 once ready (params.annotate)"
+    )
 
 
 class JobListItem(BaseModel):
@@ -99,5 +111,6 @@ class JobResults(BaseModel):
     params: dict[str, Any]
     model: dict[str, Any] | None
     summary: dict[str, Any] | None
+    annotated_url: str | None = None
     frames: list[FrameRead]
     pagination: Pagination

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import math
 import time
+from pathlib import Path
 from uuid import UUID
 
 import redis.asyncio as aioredis
@@ -25,11 +26,11 @@ from api.jobs.schemas import (
 from api.jobs.upload import discard_on_error, receive_upload
 from api.jobs.validation import inspect_media, parse_params
 from shared import storage
-from shared.contracts import DetectionRead, FrameRead
+from shared.contracts import DetectionRead, FrameMetricsRead, FrameRead
 from shared.db.enums import JobKind, JobStatus
 from shared.db.models import Job, User
 from shared.enqueue import enqueue_job
-from shared.errors import ConflictError
+from shared.errors import ConflictError, GoneError, NotFoundError
 from shared.events import job_channel
 from shared.repositories import jobs as repo
 from shared.settings import get_settings
@@ -45,6 +46,10 @@ def status_url(job_id: UUID) -> str:
 
 def results_url(job_id: UUID) -> str:
     return f"{API_PREFIX}/jobs/{job_id}/results"
+
+
+def annotated_url(job: Job) -> str | None:
+    return f"{API_PREFIX}/jobs/{job.id}/annotated" if job.annotated_path else None
 
 
 def accepted(job: Job) -> JobAccepted:
@@ -107,6 +112,7 @@ async def enqueue_and_wait(job: Job, redis: aioredis.Redis, wait_s: float) -> Jo
 async def image_result(job: Job) -> ImageResult:
     frames, _ = await repo.frames_page(job.id, 0, 1)
     detections = [DetectionRead.model_validate(d) for d in frames[0].detections] if frames else []
+    metrics = frames[0].metrics if frames else None
     media = job.media or {}
     model = job.model_info or {}
     summary = ImageSummary.model_validate(job.summary) if job.summary else None
@@ -115,6 +121,7 @@ async def image_result(job: Job) -> ImageResult:
         job_id=job.id,
         processing_time=job.processing_time,
         detections=detections,
+        metrics=FrameMetricsRead.model_validate(metrics) if metrics else None,
         summary=summary,
         metadata=ImageMetadata(
             image_dimensions=f"{media.get('width')}x{media.get('height')}",
@@ -123,6 +130,7 @@ async def image_result(job: Job) -> ImageResult:
         )
         if job.status is JobStatus.COMPLETED
         else None,
+        annotated_url=annotated_url(job),
         error=job.error,
     )
 
@@ -151,6 +159,7 @@ def status_read(job: Job) -> JobStatusRead:
         updated_at=job.updated_at,
         status_url=status_url(job.id),
         results_url=results_url(job.id),
+        annotated_url=annotated_url(job),
     )
 
 
@@ -188,11 +197,13 @@ async def results(job: Job, page: int, page_size: int) -> JobResults:
         params=job.params,
         model=job.model_info,
         summary=job.summary,
+        annotated_url=annotated_url(job),
         frames=[
             FrameRead(
                 frame_index=f.frame_index,
                 timestamp=f.timestamp_s,
                 detections=[DetectionRead.model_validate(d) for d in f.detections],
+                metrics=FrameMetricsRead.model_validate(f.metrics) if f.metrics else None,
             )
             for f in frames
         ],
@@ -206,3 +217,26 @@ async def delete(job: Job) -> None:
     """Delete the job and its data; a worker still on it notices within a progress interval."""
     await repo.delete(job.id)
     storage.delete(job.media_path)
+    storage.delete_annotated(job.id)
+
+
+def annotated_file(job: Job) -> tuple[Path, str]:
+    """The annotated output and its media type, or why there is none."""
+    if job.status is JobStatus.FAILED:
+        raise ConflictError(f"job {job.id} failed: {job.error}", extra={"status": job.status})
+    if job.status is not JobStatus.COMPLETED:
+        raise ConflictError(
+            f"job {job.id} is {job.status}; the annotated output is ready once it completes",
+            extra={"status": job.status, "status_url": status_url(job.id)},
+        )
+    if not job.params.get("annotate"):
+        raise NotFoundError(
+            f'job {job.id} has no annotated output: submit with params {{"annotate": true}}'
+        )
+    path = storage.resolve(job.annotated_path) if job.annotated_path else None
+    if path is None or not path.is_file():
+        raise GoneError(
+            f"the annotated output of job {job.id} was deleted after "
+            f"{get_settings().annotated_retention_hours:g} h (VIGIL_ANNOTATED_RETENTION_HOURS)"
+        )
+    return path, "image/jpeg" if path.suffix == ".jpg" else "video/mp4"

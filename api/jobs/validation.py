@@ -10,10 +10,10 @@ from pydantic import ValidationError
 
 from api.errors import describe_fields, field_errors
 from api.jobs.upload import Upload
-from shared.contracts import JobParams
 from shared.db.enums import JobKind
 from shared.errors import UnprocessableError
 from shared.media import check_video_structure
+from shared.params import JobParams
 from shared.settings import get_settings
 
 PARAMS_FIELD = "params"

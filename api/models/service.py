@@ -6,9 +6,10 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from api.models.schemas import ModelList, ModelRead
+from api.models.schemas import DetectorRead, ModelList, ModelRead
 from shared.contracts import MODELS_CONTROL_COMMAND
 from shared.enqueue import celery_client
+from shared.params import DETECTOR_PARAMS
 
 REPLY_TIMEOUT_S = 1.0
 
@@ -23,9 +24,24 @@ def _ask_workers() -> list[dict[str, Any]]:
     return replies
 
 
+def _detectors(warm: dict[str, list[str]]) -> list[DetectorRead]:
+    return [
+        DetectorRead(
+            kind=kind,
+            description=(cls.__doc__ or "").strip(),
+            parameters=cls.model_json_schema(),
+            defaults=cls().model_dump(mode="json"),
+            loaded=bool(warm.get(kind)),
+            workers=warm.get(kind, []),
+        )
+        for kind, cls in DETECTOR_PARAMS.items()
+    ]
+
+
 async def served_models() -> ModelList:
     replies = await run_in_threadpool(_ask_workers)
     by_key: dict[tuple[str, str | None], ModelRead] = {}
+    warm: dict[str, list[str]] = {}
     for reply in replies:
         for worker, answer in reply.items():
             for model in answer.get("models", []):
@@ -33,4 +49,8 @@ async def served_models() -> ModelList:
                 if key not in by_key:
                     by_key[key] = ModelRead.model_validate(model | {"workers": []})
                 by_key[key].workers.append(worker)
-    return ModelList(models=list(by_key.values()), workers_answering=len(replies))
+            for kind in answer.get("detectors", []):
+                warm.setdefault(kind, []).append(worker)
+    return ModelList(
+        models=list(by_key.values()), detectors=_detectors(warm), workers_answering=len(replies)
+    )

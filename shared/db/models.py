@@ -66,6 +66,10 @@ class Job(Model):
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
     heartbeat_at = fields.DatetimeField(null=True)
+    # The annotated JPEG/MP4 (params.annotate), relative to the storage directory; cleared
+    # when the sweeper deletes it after VIGIL_ANNOTATED_RETENTION_HOURS.
+    annotated_path = fields.CharField(max_length=512, null=True)
+    annotated_expires_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "jobs"
@@ -73,7 +77,8 @@ class Job(Model):
 
 
 class JobFrame(Model):
-    """Detections of one analysed frame; (job, frame_index) is unique so a rerun overwrites."""
+    """Detections and measurements of one analysed frame; (job, frame_index) is unique so a
+    rerun overwrites."""
 
     id = fields.BigIntField(primary_key=True)
     job: fields.ForeignKeyRelation[Job] = fields.ForeignKeyField(
@@ -82,6 +87,8 @@ class JobFrame(Model):
     frame_index = fields.IntField()
     timestamp_s = fields.FloatField()
     detections: list[dict[str, object]] = fields.JSONField(default=list)
+    # People count, crowd level, zone occupancy and motion measurements of the frame.
+    metrics: dict[str, object] | None = fields.JSONField(null=True)
 
     class Meta:
         table = "job_frames"

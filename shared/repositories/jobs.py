@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +22,7 @@ class FrameRecord:
     frame_index: int
     timestamp_s: float
     detections: list[dict[str, Any]]
+    metrics: dict[str, Any] | None = None
 
 
 async def create(
@@ -91,6 +92,7 @@ def _frame_rows(job_id: UUID, frames: Sequence[FrameRecord]) -> list[JobFrame]:
             frame_index=f.frame_index,
             timestamp_s=f.timestamp_s,
             detections=f.detections,
+            metrics=f.metrics,
         )
         for f in frames
     ]
@@ -101,7 +103,7 @@ async def _upsert_frames(job_id: UUID, frames: Sequence[FrameRecord], conn: Any)
         await JobFrame.bulk_create(
             _frame_rows(job_id, frames),
             on_conflict=["job_id", "frame_index"],
-            update_fields=["timestamp_s", "detections"],
+            update_fields=["timestamp_s", "detections", "metrics"],
             using_db=conn,
         )
 
@@ -174,6 +176,23 @@ async def fail(job_id: UUID, error: str, attempt: int | None = None) -> bool:
         media_path=None,
     )
     return bool(updated)
+
+
+async def expire_annotated(now: datetime) -> list[str]:
+    """Forget annotated outputs past their retention; returns their paths for deletion."""
+    async with in_transaction() as conn:
+        expired = (
+            await Job.filter(annotated_expires_at__lt=now)
+            .using_db(conn)
+            .select_for_update(skip_locked=True)
+        )
+        if expired:
+            await (
+                Job.filter(id__in=[job.id for job in expired])
+                .using_db(conn)
+                .update(annotated_path=None, annotated_expires_at=None)
+            )
+    return [job.annotated_path for job in expired if job.annotated_path]
 
 
 @dataclass(frozen=True)

@@ -50,11 +50,12 @@ def test_empty_and_image_summaries() -> None:
     assert empty.video_summary()["dominant_object"] is None
     assert empty.video_summary()["peak_activity_frame"] is None
     image = SummaryBuilder()
-    image.add(0, 0.0, [_det("person"), _det("bus"), _det("person")])
+    image.add(0, 0.0, [_det("person"), _det("bus"), _det("person"), _det("face")])
     assert image.image_summary() == {
-        "total_objects": 3,
+        "total_objects": 4,
         "people_count": 2,
         "vehicles_count": 1,
+        "faces_count": 1,
         "dominant_object": "person",
-        "class_counts": {"person": 2, "bus": 1},
+        "class_counts": {"person": 2, "bus": 1, "face": 1},
     }

@@ -1,20 +1,25 @@
-"""The interface every detector implements; the analysis pipeline knows only this."""
+"""The interface every detector implements; the analysis pipeline knows only this.
+
+A detector's config class is its parameter schema from shared/params.py (the API validates
+the same schema), resolved with the job's defaults, frozen and hashable."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
-from shared.contracts import object_type
+from shared.params import DetectorParams
 
 
 @dataclass(frozen=True, slots=True)
 class Detection:
+    """One box in pixels. `source` names the model that found it (`yolo`, `hog`, `yolo+hog`,
+    `haar`, `motion`); `attributes` carries detector-specific facts (e.g. a HOG score)."""
+
     label: str
     confidence: float
     x1: float
@@ -22,6 +27,7 @@ class Detection:
     x2: float
     y2: float
     source: str
+    attributes: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def width(self) -> float:
@@ -31,36 +37,24 @@ class Detection:
     def height(self) -> float:
         return self.y2 - self.y1
 
-    def to_dict(self, frame_width: int, frame_height: int) -> dict[str, Any]:
-        """The public shape (DetectionRead in shared/contracts.py)."""
-        return {
-            "label": self.label,
-            "confidence": round(self.confidence, 4),
-            "bbox": [round(self.x1), round(self.y1), round(self.x2), round(self.y2)],
-            "bbox_normalized": [
-                round(self.x1 / frame_width, 4),
-                round(self.y1 / frame_height, 4),
-                round(self.x2 / frame_width, 4),
-                round(self.y2 / frame_height, 4),
-            ],
-            "type": object_type(self.label),
-        }
+    @property
+    def area(self) -> float:
+        return max(0.0, self.width) * max(0.0, self.height)
+
+    def iou(self, other: Detection) -> float:
+        ix = max(0.0, min(self.x2, other.x2) - max(self.x1, other.x1))
+        iy = max(0.0, min(self.y2, other.y2) - max(self.y1, other.y1))
+        inter = ix * iy
+        union = self.area + other.area - inter
+        return inter / union if union > 0 else 0.0
 
 
-class DetectorConfig(BaseModel):
-    """A detector's settings for one job. Frozen, so equal configs share one cached instance."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
-
-    kind: str
-
-
-ConfigT = TypeVar("ConfigT", bound=DetectorConfig)
+ConfigT = TypeVar("ConfigT", bound=DetectorParams)
 
 
 class Detector(ABC, Generic[ConfigT]):
     kind: ClassVar[str]
-    config_class: ClassVar[type[DetectorConfig]]
+    config_class: ClassVar[type[DetectorParams]]
 
     def __init__(self, config: ConfigT) -> None:
         self.config = config
@@ -72,3 +66,12 @@ class Detector(ABC, Generic[ConfigT]):
     def detect_batch(self, frames: Sequence[np.ndarray]) -> list[list[Detection]]:
         """Detections for several frames; override where the backend batches natively."""
         return [self.detect(frame) for frame in frames]
+
+    def reset(self) -> None:
+        """Forget what earlier frames left behind; called before each image or video, because
+        one cached instance serves every job of a worker process."""
+
+    def frame_metrics(self) -> dict[str, Any]:
+        """Measurements of the last frame passed to `detect` beyond its boxes (motion level,
+        say), stored with the frame's results under the detector's kind."""
+        return {}

@@ -7,8 +7,9 @@ import pkgutil
 from functools import cache, lru_cache
 from typing import Any
 
+from shared.params import DetectorParams
 from worker.detectors import plugins
-from worker.detectors.base import Detector, DetectorConfig
+from worker.detectors.base import Detector
 
 
 @cache
@@ -25,10 +26,20 @@ def detector_classes() -> dict[str, type[Detector[Any]]]:
     return found
 
 
+_built_kinds: set[str] = set()
+
+
 @lru_cache(maxsize=32)
-def get_detector(config: DetectorConfig) -> Detector[DetectorConfig]:
+def get_detector(config: DetectorParams) -> Detector[DetectorParams]:
     try:
         cls = detector_classes()[config.kind]
     except KeyError:
         raise ValueError(f"unknown detector kind {config.kind!r}") from None
-    return cls(config)
+    detector = cls(config)
+    _built_kinds.add(config.kind)
+    return detector
+
+
+def loaded_kinds() -> list[str]:
+    """Detector kinds this process has built (their models are in memory), for GET /models."""
+    return sorted(_built_kinds)

@@ -1,38 +1,29 @@
-"""The analysis pipeline, free of queues and databases: the Celery tasks and `vigil analyze`
-both run it. A video is decoded once, frame by frame."""
+"""The analysis of one image or video, free of queues and databases: the Celery tasks, the
+benchmarks and `vigil analyze` all run it. A video is decoded once, frame by frame, and every
+detector sees the same decoded frame."""
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 
-from shared.contracts import JobParams
+from shared.params import JobParams
 from shared.repositories.jobs import FrameRecord
 from shared.settings import get_settings
-from worker.detectors.base import Detector, DetectorConfig
+from worker.annotate import draw_frame, encode_jpeg
 from worker.detectors.models import describe_model
-from worker.detectors.plugins.objects import ObjectsConfig
-from worker.detectors.registry import get_detector
 from worker.errors import MediaError
-from worker.services.summary import SummaryBuilder
+from worker.services.pipeline import FrameOutput, FramePipeline
 from worker.video.probe import VideoInfo, probe_video
 from worker.video.reader import read_frames
-
-
-def build_detector(params: JobParams) -> Detector[DetectorConfig]:
-    config = ObjectsConfig(
-        model=get_settings().model_name,
-        confidence=params.confidence_threshold,
-        classes=tuple(params.classes) if params.classes else None,
-        min_box_size=params.min_box_size,
-    )
-    return get_detector(config)
+from worker.video.writer import AnnotatedVideoWriter
 
 
 def model_summary() -> dict[str, Any]:
@@ -46,17 +37,37 @@ def model_summary() -> dict[str, Any]:
     }
 
 
+def _overlay(metrics: dict[str, Any]) -> list[str]:
+    parts = [f"people {metrics.get('people_count', 0)}"]
+    if "crowd_level" in metrics:
+        parts.append(f"crowd {metrics['crowd_level']}")
+    motion = metrics.get("motion")
+    if motion:
+        parts.append(f"motion {motion['affected_area_percentage']:.1f}%")
+    return [" | ".join(parts)]
+
+
+def _annotate(frame: np.ndarray, output: FrameOutput, params: JobParams) -> np.ndarray:
+    return draw_frame(
+        frame, output.detections, params.zones, params.lines, _overlay(output.metrics)
+    )
+
+
 @dataclass
 class ImageAnalysis:
     width: int
     height: int
     detections: list[dict[str, Any]]
+    metrics: dict[str, Any]
     summary: dict[str, Any]
     processing_time: float
+    annotated_jpeg: bytes | None
 
     @property
     def frame(self) -> FrameRecord:
-        return FrameRecord(frame_index=0, timestamp_s=0.0, detections=self.detections)
+        return FrameRecord(
+            frame_index=0, timestamp_s=0.0, detections=self.detections, metrics=self.metrics
+        )
 
 
 def analyze_image(path: Path, params: JobParams) -> ImageAnalysis:
@@ -65,32 +76,39 @@ def analyze_image(path: Path, params: JobParams) -> ImageAnalysis:
     if image is None:
         raise MediaError("could not decode image")
     height, width = image.shape[:2]
-    detector = build_detector(params)
-    detections = [d.to_dict(width, height) for d in detector.detect(image)]
-    summary = SummaryBuilder()
-    summary.add(0, 0.0, detections)
+    pipeline = FramePipeline(params, video=False)
+    output = pipeline.process(0, 0.0, image)
+    pipeline.finish()
+    summary = {**pipeline.builder.image_summary(), **pipeline.analytics_summary()}
+    annotated = encode_jpeg(_annotate(image, output, params)) if params.annotate else None
     return ImageAnalysis(
         width=width,
         height=height,
-        detections=detections,
-        summary=summary.image_summary(),
+        detections=output.detections,
+        metrics=output.metrics,
+        summary=summary,
         processing_time=round(time.perf_counter() - started, 4),
+        annotated_jpeg=annotated,
     )
 
 
 @dataclass
 class VideoAnalysis:
-    """One pass over a video: iterate `frames()`, then read `summary`."""
+    """One pass over a video: iterate `frames()`, then read `summary`. With `annotated_to`,
+    the annotated MP4 is written there as the frames go by (same decode)."""
 
     path: Path
     params: JobParams
+    annotated_to: Path | None = None
     info: VideoInfo = field(init=False)
     frames_processed: int = 0
-    builder: SummaryBuilder = field(default_factory=SummaryBuilder)
+    annotated_codec: str | None = None
 
     def __post_init__(self) -> None:
         self.info = probe_video(self.path)
-        self.detector = build_detector(self.params)
+        self.pipeline = FramePipeline(
+            self.params, video=True, analysed_fps=self.info.fps / self.params.frame_skip
+        )
 
     @property
     def frames_expected(self) -> int | None:
@@ -102,15 +120,36 @@ class VideoAnalysis:
             expected = min(expected, self.params.max_frames)
         return max(expected, self.frames_processed)
 
-    def frames(self) -> Iterator[FrameRecord]:
-        for index, frame in read_frames(self.path, self.params.frame_skip, self.params.max_frames):
-            height, width = frame.shape[:2]
-            detections = [d.to_dict(width, height) for d in self.detector.detect(frame)]
-            timestamp = round(index / self.info.fps, 4)
-            self.builder.add(index, timestamp, detections)
-            self.frames_processed += 1
-            yield FrameRecord(frame_index=index, timestamp_s=timestamp, detections=detections)
+    def frames(self) -> Generator[FrameRecord]:
+        writer: AnnotatedVideoWriter | None = None
+        try:
+            for index, frame in read_frames(
+                self.path, self.params.frame_skip, self.params.max_frames
+            ):
+                timestamp = round(index / self.info.fps, 4)
+                output = self.pipeline.process(index, timestamp, frame)
+                if self.annotated_to is not None:
+                    if writer is None:
+                        writer = self._open_writer(frame)
+                    writer.write(_annotate(frame, output, self.params))
+                self.frames_processed += 1
+                yield FrameRecord(index, timestamp, output.detections, output.metrics)
+            self.pipeline.finish()
+            if writer is not None:
+                writer.close()
+                self.annotated_codec = writer.codec
+                writer = None
+        finally:
+            if writer is not None:
+                writer.abort()
+
+    def _open_writer(self, frame: np.ndarray) -> AnnotatedVideoWriter:
+        assert self.annotated_to is not None
+        height, width = frame.shape[:2]
+        return AnnotatedVideoWriter(
+            self.annotated_to, self.info.fps / self.params.frame_skip, width, height
+        )
 
     @property
     def summary(self) -> dict[str, Any]:
-        return self.builder.video_summary()
+        return {**self.pipeline.builder.video_summary(), **self.pipeline.analytics_summary()}

@@ -6,6 +6,7 @@ still owns the job, so a cancelled, deleted or superseded job stops within one p
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from datetime import timedelta
@@ -16,9 +17,9 @@ from billiard.exceptions import SoftTimeLimitExceeded
 from tortoise.timezone import now as utcnow
 
 from shared import storage
-from shared.contracts import JobParams
 from shared.db.enums import JobKind, JobStatus
 from shared.db.models import Job
+from shared.params import JobParams
 from shared.repositories import jobs as repo
 from shared.repositories.jobs import FrameRecord
 from shared.settings import get_settings
@@ -65,6 +66,13 @@ def run_job(job_id: UUID, kind: JobKind) -> None:
     storage.delete(job.media_path)
 
 
+def _annotated_fields(relative: str | None) -> dict[str, object]:
+    if relative is None:
+        return {}
+    retention = timedelta(hours=get_settings().annotated_retention_hours)
+    return {"annotated_path": relative, "annotated_expires_at": utcnow() + retention}
+
+
 def _explain_unclaimed(job_id: UUID, max_attempts: int) -> None:
     job = run(repo.get(job_id))
     if job is None:
@@ -79,6 +87,7 @@ def _explain_unclaimed(job_id: UUID, max_attempts: int) -> None:
 
 def _fail(job: Job, message: str) -> None:
     if run(repo.fail(job.id, message, attempt=job.attempts)):
+        storage.delete_annotated(job.id)
         logger.warning("job %s: failed: %s", job.id, message)
         publish(job.id, "status", status=JobStatus.FAILED, error=message)
 
@@ -86,6 +95,10 @@ def _fail(job: Job, message: str) -> None:
 def _run_image(job: Job, path: Path, params: JobParams) -> None:
     analysis = analyze_image(path, params)
     media = {**(job.media or {}), "width": analysis.width, "height": analysis.height}
+    annotated: str | None = None
+    if analysis.annotated_jpeg is not None:
+        annotated, absolute = storage.annotated_path(job.id, job.attempts, ".jpg")
+        absolute.write_bytes(analysis.annotated_jpeg)
     done = run(
         repo.complete(
             job.id,
@@ -97,25 +110,32 @@ def _run_image(job: Job, path: Path, params: JobParams) -> None:
             processing_time=analysis.processing_time,
             frames_processed=1,
             frames_total=1,
+            **_annotated_fields(annotated),
         )
     )
     if not done:
+        storage.delete(annotated)
         raise JobLostError
     publish(job.id, "status", status=JobStatus.COMPLETED)
 
 
 def _run_video(job: Job, path: Path, params: JobParams, interval: float) -> None:
     started = time.monotonic()
-    analysis = VideoAnalysis(path, params)
+    annotated, absolute = (
+        storage.annotated_path(job.id, job.attempts, ".mp4") if params.annotate else (None, None)
+    )
+    analysis = VideoAnalysis(path, params, annotated_to=absolute)
     batch: list[FrameRecord] = []
     last_flush = started
-    for record in analysis.frames():
-        batch.append(record)
-        now = time.monotonic()
-        if now - last_flush >= interval:
-            _flush_progress(job, analysis, batch, now - started)
-            batch = []
-            last_flush = now
+    # Closing the generator on the way out (a cancelled job) stops the annotated writer.
+    with contextlib.closing(analysis.frames()) as frames:
+        for record in frames:
+            batch.append(record)
+            now = time.monotonic()
+            if now - last_flush >= interval:
+                _flush_progress(job, analysis, batch, now - started)
+                batch = []
+                last_flush = now
     elapsed = time.monotonic() - started
     done = run(
         repo.complete(
@@ -129,9 +149,11 @@ def _run_video(job: Job, path: Path, params: JobParams, interval: float) -> None
             frames_processed=analysis.frames_processed,
             frames_total=analysis.frames_processed,
             processing_speed=round(analysis.frames_processed / elapsed, 3) if elapsed else None,
+            **_annotated_fields(annotated),
         )
     )
     if not done:
+        storage.delete(annotated)
         raise JobLostError
     publish(job.id, "status", status=JobStatus.COMPLETED)
 

@@ -92,6 +92,7 @@ class SummaryBuilder:
             "total_objects": self.detections,
             "people_count": self.people_max,
             "vehicles_count": self.vehicles_max,
+            "faces_count": self.class_max.get("face", 0),
             "dominant_object": self.dominant_object,
             "class_counts": dict(self.class_counts.most_common()),
         }

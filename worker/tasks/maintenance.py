@@ -3,6 +3,8 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from tortoise.timezone import now as utcnow
+
 from shared import storage
 from shared.contracts import JOBS_SWEEP
 from shared.db.enums import JobStatus
@@ -18,7 +20,8 @@ logger = logging.getLogger(__name__)
 
 @app.task(name=JOBS_SWEEP)
 def sweep_jobs() -> dict[str, int]:
-    """Re-send queued jobs nobody took and recover jobs whose worker died."""
+    """Re-send queued jobs nobody took, recover jobs whose worker died and delete annotated
+    output past its retention."""
     settings = get_settings()
     result = run(
         repo.sweep(
@@ -29,9 +32,18 @@ def sweep_jobs() -> dict[str, int]:
     )
     for job_id, media_path in result.failed:
         storage.delete(media_path)
+        storage.delete_annotated(job_id)
         publish(job_id, "status", status=JobStatus.FAILED)
+    expired = run(repo.expire_annotated(utcnow()))
+    for path in expired:
+        storage.delete(path)
     for job_id, kind in result.requeue:
         enqueue_job(job_id, kind)
-    if result.failed or result.requeue:
-        logger.info("sweep: re-sent %d job(s), failed %d", len(result.requeue), len(result.failed))
-    return {"requeued": len(result.requeue), "failed": len(result.failed)}
+    if result.failed or result.requeue or expired:
+        logger.info(
+            "sweep: re-sent %d job(s), failed %d, deleted %d expired annotated file(s)",
+            len(result.requeue),
+            len(result.failed),
+            len(expired),
+        )
+    return {"requeued": len(result.requeue), "failed": len(result.failed), "expired": len(expired)}

@@ -1,0 +1,75 @@
+"""One YOLO inference per frame, shared by every detector built on it (`objects`, `people`,
+`vehicles`): each filters the same raw output by class, score and size."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from worker.detectors.base import Detection
+from worker.detectors.models import load_yolo
+
+# The lowest score any job may ask for (JobParams bounds confidence to 0.1..0.9). Greedy NMS
+# only lets a box suppress lower-scoring ones, so filtering this output at a higher score gives
+# exactly the boxes a prediction at that score would.
+FLOOR_CONFIDENCE = 0.1
+SOURCE = "yolo"
+
+
+@dataclass(frozen=True)
+class YoloOutput:
+    xyxy: np.ndarray
+    conf: np.ndarray
+    cls: np.ndarray
+    names: dict[int, str]
+
+    def select(
+        self, confidence: float, labels: Collection[str] | None, min_box_size: int
+    ) -> list[Detection]:
+        detections = []
+        for (x1, y1, x2, y2), conf, cls in zip(
+            self.xyxy.tolist(), self.conf.tolist(), self.cls.tolist(), strict=True
+        ):
+            label = self.names[int(cls)]
+            if conf < confidence or (labels is not None and label not in labels):
+                continue
+            if x2 - x1 < min_box_size or y2 - y1 < min_box_size:
+                continue
+            detections.append(Detection(label, float(conf), x1, y1, x2, y2, source=SOURCE))
+        return detections
+
+
+class YoloRunner:
+    """Predicts once per frame object: a second detector asking about the same frame gets the
+    remembered output."""
+
+    def __init__(self, model_name: str) -> None:
+        self.model = load_yolo(model_name)
+        self._last_frame: np.ndarray | None = None
+        self._last_output: YoloOutput | None = None
+
+    def predict(self, frame: np.ndarray) -> YoloOutput:
+        if frame is self._last_frame and self._last_output is not None:
+            return self._last_output
+        result: Any = self.model.predict(frame, conf=FLOOR_CONFIDENCE, verbose=False)[0]
+        boxes = result.boxes
+        output = YoloOutput(
+            xyxy=boxes.xyxy.cpu().numpy(),
+            conf=boxes.conf.cpu().numpy(),
+            cls=boxes.cls.cpu().numpy(),
+            names=dict(result.names),
+        )
+        self._last_frame, self._last_output = frame, output
+        return output
+
+    def class_names(self) -> dict[int, str]:
+        return dict(self.model.names)
+
+
+@lru_cache
+def yolo_runner(model_name: str) -> YoloRunner:
+    return YoloRunner(model_name)
