@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     ConfigDict,
@@ -49,27 +50,28 @@ class _BoxDetectorParams(DetectorParams):
     )
 
 
-def _known(names: tuple[str, ...] | None, allowed: tuple[str, ...], what: str) -> Any:
-    if names is None:
-        return None
+def _known(names: tuple[str, ...], allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
     unknown = sorted({name for name in names if name not in allowed})
     if unknown:
         raise ValueError(f"unknown {what}: {', '.join(unknown)} (allowed: {', '.join(allowed)})")
     return tuple(dict.fromkeys(names))
 
 
+def _coco_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    return _known(names, COCO_CLASSES, "class names")
+
+
+# COCO class names, checked and de-duplicated in order.
+ClassNames = Annotated[tuple[str, ...], AfterValidator(_coco_names)]
+
+
 class ObjectsParams(_BoxDetectorParams):
     """YOLO over the 80 COCO classes."""
 
     kind: Literal["objects"] = "objects"
-    classes: tuple[str, ...] | None = Field(
+    classes: ClassNames | None = Field(
         default=None, min_length=1, description="COCO class names to keep; the job's when omitted."
     )
-
-    @field_validator("classes")
-    @classmethod
-    def _coco(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        return _known(value, COCO_CLASSES, "class names")  # type: ignore[no-any-return]
 
 
 class PeopleParams(_BoxDetectorParams):
@@ -108,6 +110,12 @@ class FacesParams(DetectorParams):
         description="Minimum score: the cascade's last-stage margin squashed to 0..1 "
         "(it ranks faces; it is not a calibrated probability).",
     )
+    search: Literal["people", "frame"] = Field(
+        default="people",
+        description="`people`: look for faces on the people YOLO finds (fast, no faces on "
+        "walls); `frame`: scan the whole frame (slow on large frames, finds faces on bodies "
+        "YOLO misses).",
+    )
 
 
 class MotionParams(DetectorParams):
@@ -143,7 +151,7 @@ class VehiclesParams(_BoxDetectorParams):
     @field_validator("types")
     @classmethod
     def _vehicle_types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return _known(value, VEHICLE_TYPES, "vehicle types")  # type: ignore[no-any-return]
+        return _known(value, VEHICLE_TYPES, "vehicle types")
 
 
 AnyDetectorParams = Annotated[
@@ -189,7 +197,7 @@ class ZoneParams(_Frozen):
     polygon: tuple[Point, ...] = Field(
         min_length=3, max_length=64, description="Vertices [x, y] in 0..1 of the frame."
     )
-    classes: tuple[str, ...] | None = Field(
+    classes: ClassNames | None = Field(
         default=None, min_length=1, description="Classes this zone counts; all when omitted."
     )
     loiter_seconds: float | None = Field(
@@ -198,11 +206,6 @@ class ZoneParams(_Frozen):
         le=86_400.0,
         description="Dwell after which a loitering event fires; null disables it.",
     )
-
-    @field_validator("classes")
-    @classmethod
-    def _coco(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        return _known(value, COCO_CLASSES, "class names")  # type: ignore[no-any-return]
 
     @field_validator("polygon")
     @classmethod
@@ -216,14 +219,9 @@ class LineParams(_Frozen):
     name: str = Field(min_length=1, max_length=64)
     start: Point = Field(description="[x, y] in 0..1")
     end: Point = Field(description="[x, y] in 0..1")
-    classes: tuple[str, ...] | None = Field(
+    classes: ClassNames | None = Field(
         default=None, min_length=1, description="Classes this line counts; all when omitted."
     )
-
-    @field_validator("classes")
-    @classmethod
-    def _coco(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        return _known(value, COCO_CLASSES, "class names")  # type: ignore[no-any-return]
 
     @model_validator(mode="after")
     def _has_length(self) -> LineParams:
@@ -283,7 +281,7 @@ class JobParams(_Frozen):
     confidence_threshold: Confidence = Field(
         default=0.25, description="Default minimum score for detectors that take one."
     )
-    classes: tuple[str, ...] | None = Field(
+    classes: ClassNames | None = Field(
         default=None, min_length=1, description="COCO class names `objects` keeps; all if omitted."
     )
     min_box_size: int = Field(
@@ -325,11 +323,6 @@ class JobParams(_Frozen):
             raise ValueError(f"detector listed more than once: {', '.join(repeated)}")
         return value
 
-    @field_validator("classes")
-    @classmethod
-    def _coco(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        return _known(value, COCO_CLASSES, "class names")  # type: ignore[no-any-return]
-
     @model_validator(mode="after")
     def _unique_names(self) -> JobParams:
         names = [z.name for z in self.zones] + [line.name for line in self.lines]
@@ -358,8 +351,3 @@ class JobParams(_Frozen):
                 update["classes"] = self.classes
             resolved.append(params.model_copy(update=update) if update else params)
         return resolved
-
-
-def detector_schemas() -> dict[str, dict[str, Any]]:
-    """Each detector's parameter JSON schema, for GET /api/v1/models."""
-    return {kind: cls.model_json_schema() for kind, cls in DETECTOR_PARAMS.items()}

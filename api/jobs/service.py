@@ -177,14 +177,18 @@ def list_item(job: Job) -> JobListItem:
     )
 
 
-async def results(job: Job, page: int, page_size: int) -> JobResults:
+def _require_completed(job: Job, what: str) -> None:
     if job.status is JobStatus.FAILED:
         raise ConflictError(f"job {job.id} failed: {job.error}", extra={"status": job.status})
     if job.status is not JobStatus.COMPLETED:
         raise ConflictError(
-            f"job {job.id} is {job.status}; results are ready once it completes",
+            f"job {job.id} is {job.status}; {what} ready once it completes",
             extra={"status": job.status, "status_url": status_url(job.id)},
         )
+
+
+async def results(job: Job, page: int, page_size: int) -> JobResults:
+    _require_completed(job, "results are")
     frames, total = await repo.frames_page(job.id, (page - 1) * page_size, page_size)
     return JobResults(
         job_id=job.id,
@@ -222,13 +226,7 @@ async def delete(job: Job) -> None:
 
 def annotated_file(job: Job) -> tuple[Path, str]:
     """The annotated output and its media type, or why there is none."""
-    if job.status is JobStatus.FAILED:
-        raise ConflictError(f"job {job.id} failed: {job.error}", extra={"status": job.status})
-    if job.status is not JobStatus.COMPLETED:
-        raise ConflictError(
-            f"job {job.id} is {job.status}; the annotated output is ready once it completes",
-            extra={"status": job.status, "status_url": status_url(job.id)},
-        )
+    _require_completed(job, "the annotated output is")
     if not job.params.get("annotate"):
         raise NotFoundError(
             f'job {job.id} has no annotated output: submit with params {{"annotate": true}}'

@@ -27,10 +27,9 @@ def free_port() -> int:
 
 
 class LocalStack:
-    def __init__(self, env: dict[str, str], log_dir: Path, beat: bool = True) -> None:
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
         self.env = os.environ | env
         self.log_dir = log_dir
-        self.beat = beat
         self.api_port = free_port()
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
@@ -52,9 +51,19 @@ class LocalStack:
             "--queues", ",".join(ALL_QUEUES), "--concurrency", "1", "--loglevel", "INFO",
             "--hostname", f"{name}-{os.getpid()}@%h",
         ]  # fmt: skip
-        if self.beat:
-            command += ["--beat", "--schedule", str(self.log_dir / f"{name}-beat-schedule")]
         self._spawn(name, command)
+
+    def start_beat(self) -> None:
+        """The sweeper's scheduler as a process of its own, as in the compose file: a test
+        that kills a worker's pool processes leaves it running."""
+        schedule = self.log_dir / "beat-schedule"
+        self._spawn(
+            "beat",
+            [
+                sys.executable, "-m", "celery", "-A", "worker.celery_app", "beat",
+                "--schedule", str(schedule), "--loglevel", "INFO",
+            ],
+        )  # fmt: skip
 
     def start_api(self) -> None:
         self._spawn(
@@ -101,9 +110,11 @@ class LocalStack:
 
 @contextmanager
 def running_stack(env: dict[str, str], log_dir: Path, beat: bool = True) -> Iterator[LocalStack]:
-    stack = LocalStack(env, log_dir, beat=beat)
+    stack = LocalStack(env, log_dir)
     try:
         stack.start_worker()
+        if beat:
+            stack.start_beat()
         stack.start_api()
         stack.wait_ready()
         yield stack

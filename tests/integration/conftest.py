@@ -52,6 +52,7 @@ def stack() -> Iterator[LocalStack]:
     local = LocalStack({}, RUN_DIR / "logs")
     try:
         local.start_worker()
+        local.start_beat()
         local.start_api()
         local.wait_ready()
         yield local

@@ -43,13 +43,19 @@ def test_both_faces_on_the_bus_photo_lie_on_people() -> None:
         assert inside_a_person(face, people)
 
 
-def test_the_most_confident_face_on_zidane_is_a_real_one() -> None:
-    # The cascade also accepts two patches of the blurred crowd there, and misses Zidane's
-    # turned, shouting face: only the frontal face is certain, and it should rank first.
+def test_zidane_face_found_and_the_crowd_behind_kept_out() -> None:
+    # Scanning the whole frame, the cascade also accepts patches of the blurred crowd behind
+    # (and misses Zidane's turned, shouting face); searching the people's heads keeps only
+    # the real, frontal face.
     frame = read(ZIDANE)
-    faces = get_detector(FacesParams()).detect(frame)
-    best = max(faces, key=lambda f: f.confidence)
-    assert inside_a_person(best, persons(frame))
+    people = persons(frame)
+    on_heads = get_detector(FacesParams()).detect(frame)
+    assert len(on_heads) == 1
+    assert on_heads[0].confidence > 0.9
+    assert inside_a_person(on_heads[0], people)
+    whole = get_detector(FacesParams(search="frame", confidence=0.0)).detect(frame)
+    assert len(whole) > len(on_heads)
+    assert any(not inside_a_person(face, people) for face in whole)
 
 
 def test_a_uniform_frame_has_no_faces() -> None:

@@ -9,13 +9,12 @@ import pytest
 
 from shared.params import PeopleParams
 from tests.media import BUS
-from worker.detectors.base import Detection
+from worker.detectors.base import Detection, suppress_overlaps
 from worker.detectors.plugins.people import (
     FUSED_SOURCE,
     fuse,
     hog_confidence,
     keep_confident,
-    suppress_overlaps,
 )
 from worker.detectors.registry import get_detector
 

@@ -27,3 +27,14 @@ def test_placeholder_secrets_are_refused_outside_dev() -> None:
 def test_visibility_timeout_must_outlast_the_hard_limit() -> None:
     with pytest.raises(ValidationError, match="VISIBILITY_TIMEOUT"):
         Settings(video_time_limit_s=4000, broker_visibility_timeout_s=3600)
+
+
+def test_warmup_detectors_are_known_names_from_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_WARMUP_DETECTORS", '["objects", "faces"]')
+    assert Settings().warmup_detectors == ["objects", "faces"]
+    monkeypatch.setenv("VIGIL_WARMUP_DETECTORS", "[]")
+    assert Settings().warmup_detectors == []
+    with pytest.raises(
+        ValidationError, match="VIGIL_WARMUP_DETECTORS names unknown detectors: xray"
+    ):
+        Settings(warmup_detectors=["objects", "xray"])

@@ -49,6 +49,15 @@ class Detection:
         return inter / union if union > 0 else 0.0
 
 
+def suppress_overlaps(detections: Sequence[Detection], max_iou: float) -> list[Detection]:
+    """Greedy non-maximum suppression: the highest-scoring box wins each overlapping group."""
+    kept: list[Detection] = []
+    for detection in sorted(detections, key=lambda d: d.confidence, reverse=True):
+        if all(detection.iou(other) <= max_iou for other in kept):
+            kept.append(detection)
+    return kept
+
+
 ConfigT = TypeVar("ConfigT", bound=DetectorParams)
 
 

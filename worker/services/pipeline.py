@@ -75,13 +75,18 @@ def _ordered_detectors(params: JobParams) -> list[Detector[Any]]:
 
 
 def merge_duplicates(found: list[tuple[str, Detection]]) -> list[tuple[str, Detection]]:
+    """Drop a box that repeats one another detector already reported (same label, IoU ≥
+    DUPLICATE_IOU). A detector's own boxes went through its NMS and are never compared."""
     kept: list[tuple[str, Detection]] = []
+    by_label: dict[str, list[tuple[str, Detection]]] = {}
     for kind, detection in found:
+        earlier = by_label.setdefault(detection.label, [])
         if not any(
-            other.label == detection.label and other.iou(detection) >= DUPLICATE_IOU
-            for _, other in kept
+            other_kind != kind and other.iou(detection) >= DUPLICATE_IOU
+            for other_kind, other in earlier
         ):
             kept.append((kind, detection))
+            earlier.append((kind, detection))
     return kept
 
 

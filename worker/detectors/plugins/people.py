@@ -14,7 +14,7 @@ import numpy as np
 
 from shared.params import PeopleParams
 from shared.settings import get_settings
-from worker.detectors.base import Detection, Detector
+from worker.detectors.base import Detection, Detector, suppress_overlaps
 from worker.detectors.yolo import FLOOR_CONFIDENCE, YoloRunner, yolo_runner
 
 LABEL = "person"
@@ -47,15 +47,6 @@ def shrink_hog_window(x: float, y: float, w: float, h: float) -> tuple[float, fl
     peopledetect sample)."""
     x1, y1 = x + 0.1 * w, y + 0.07 * h
     return x1, y1, x1 + 0.8 * w, y1 + 0.8 * h
-
-
-def suppress_overlaps(detections: Sequence[Detection], max_iou: float) -> list[Detection]:
-    """Greedy non-maximum suppression: the highest-scoring box wins each overlapping group."""
-    kept: list[Detection] = []
-    for detection in sorted(detections, key=lambda d: d.confidence, reverse=True):
-        if all(detection.iou(other) <= max_iou for other in kept):
-            kept.append(detection)
-    return kept
 
 
 def merge(yolo: Detection, hog: Detection) -> Detection:
