@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench.common import quiet_ultralytics
+from bench.common import quiet_ultralytics, show
 from bench.image_endpoint import ImageResult, bench_image
 from bench.report import header_lines, image_lines, video_lines, write_json
 from bench.video import DEFAULT_VIDEO, VideoResult, bench_video
@@ -32,11 +32,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here")
     return parser.parse_args(argv)
-
-
-def show(lines: list[str]) -> None:
-    # Flushed section by section, so the video figures survive a stack that fails to start.
-    print("\n".join(lines), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,6 +38,12 @@ def load_bare_model(warmup_frame: np.ndarray) -> Any:
     return model
 
 
+def show(lines: list[str]) -> None:
+    # Flushed section by section, so the figures already measured survive a later failure
+    # (a stack that fails to start) and long runs show progress.
+    print("\n".join(lines), flush=True)
+
+
 def time_ms(action: Callable[[], object], count: int) -> list[float]:
     """Wall time of `count` sequential calls, in milliseconds."""
     samples = []

@@ -21,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from bench.common import REPO_ROOT, model_path, quiet_ultralytics
+from bench.common import REPO_ROOT, model_path, quiet_ultralytics, show
 from shared.params import FacesParams, PeopleParams
 from worker.detectors.base import Detection, Detector
 from worker.detectors.plugins.people import fuse, keep_confident
@@ -353,11 +353,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.eval", description=__doc__)
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures here")
     return parser.parse_args(argv)
-
-
-def show(lines: list[str]) -> None:
-    # Flushed section by section: the people figures take the longest and come first.
-    print("\n".join(lines), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
