@@ -19,9 +19,6 @@ from pydantic import (
 
 from shared.contracts import COCO_CLASSES
 
-DetectorKind = Literal["objects", "people", "faces", "motion", "vehicles"]
-DETECTOR_KINDS: tuple[str, ...] = ("objects", "people", "faces", "motion", "vehicles")
-
 # The vehicle types the `vehicles` detector reports (COCO names).
 VEHICLE_TYPES: tuple[str, ...] = ("car", "truck", "motorcycle", "bus", "bicycle")
 
@@ -172,6 +169,7 @@ DETECTOR_PARAMS: dict[str, DetectorParamsClass] = {
     "motion": MotionParams,
     "vehicles": VehiclesParams,
 }
+DETECTOR_KINDS: tuple[str, ...] = tuple(DETECTOR_PARAMS)
 
 
 class TrackingParams(_Frozen):

@@ -185,6 +185,10 @@ def test_person_crossing_a_line_is_counted_once_in_its_direction(
     )
     # Enters the band, crosses the line in its middle, then leaves it: in that order.
     assert enter["timestamp"] < crossed["timestamp"] < leave["timestamp"]
+    # The walker's track reports the same time in the band as its visit.
+    (track,) = summary["tracks"]
+    assert track["zone_dwell_s"] == {"band": leave["dwell_s"]}
+    assert leave["dwell_s"] > 0.5
     assert 1.0 < crossed["timestamp"] < 3.0
 
 

@@ -242,3 +242,15 @@ def test_summary_before_any_frame() -> None:
     summary = ZoneMonitor([_zone()]).summary()["lobby"]
     assert summary["max_occupancy_frame_index"] is None
     assert summary["mean_occupancy"] == 0.0
+
+
+def test_dwell_by_track_adds_up_visits_and_counts_an_open_one_so_far() -> None:
+    monitor = ZoneMonitor([_zone()])
+    # In from t=1 to the exit confirmed at t=4 (dated t=4 s, the first sighting outside),
+    # back in from t=6 and still inside at t=8.
+    _walk(monitor, [OUTSIDE, INSIDE, INSIDE, INSIDE, OUTSIDE, OUTSIDE, INSIDE, INSIDE, INSIDE])
+    dwell = monitor.dwell_by_track()
+    assert dwell == {1: {"lobby": 3.0 + 2.0}}
+    summary = monitor.summary()["lobby"]
+    assert summary["entries"] == 2
+    assert summary["still_inside"] == 1

@@ -107,7 +107,6 @@ class Track:
     raw_ids: list[int] = field(default_factory=list)
     velocity: tuple[float, float] = (0.0, 0.0)  # centre movement per second
     path: list[tuple[float, float, float]] = field(default_factory=list)  # (t, x, y) anchors
-    zone_dwell: dict[str, float] = field(default_factory=dict)
 
     @property
     def centre(self) -> tuple[float, float]:
@@ -144,7 +143,8 @@ class Track:
         cx, cy = self.centre
         return (cx + self.velocity[0] * dt, cy + self.velocity[1] * dt)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self, zone_dwell: dict[str, float]) -> dict[str, Any]:
+        """`zone_dwell`: seconds spent in each zone (ZoneMonitor keeps the visits)."""
         return {
             "track_id": self.track_id,
             "label": self.label,
@@ -156,7 +156,7 @@ class Track:
             "frames": self.frames,
             "stitched_from": len(self.raw_ids),
             "path": [list(point) for point in self.path],
-            "zone_dwell_s": {zone: round(s, 3) for zone, s in self.zone_dwell.items()},
+            "zone_dwell_s": zone_dwell,
         }
 
 

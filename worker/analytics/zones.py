@@ -18,7 +18,7 @@ reports them as still inside, their dwell counted up to the end."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,6 +109,8 @@ class ZoneMonitor:
         self._lost_after_s = lost_after_s
         self._stats = {zone.name: _ZoneStats(area=polygon_area(zone.polygon)) for zone in zones}
         self._presences: dict[tuple[int, str], _Presence] = {}
+        # Completed visits' dwell per track and zone, for the per-track summaries.
+        self._track_dwell: dict[int, defaultdict[str, float]] = {}
         self._frames = 0
         self._latest_s: float | None = None  # the last update's or finish()'s timestamp
 
@@ -198,6 +200,7 @@ class ZoneMonitor:
         stats = self._stats[zone_name]
         stats.exits += 1
         stats.completed_dwells.append(dwell)
+        self._track_dwell.setdefault(track_id, defaultdict(float))[zone_name] += dwell
         data = {
             "zone": zone_name,
             "track_id": track_id,
@@ -240,14 +243,28 @@ class ZoneMonitor:
             del self._presences[key]
         return events
 
+    def _ongoing(self) -> list[tuple[tuple[int, str], float]]:
+        """(track, zone) of each visit still open, with its dwell so far."""
+        now = self._latest_s or 0.0
+        return [
+            (key, max(0.0, now - presence.visit.entered.timestamp))
+            for key, presence in self._presences.items()
+            if presence.visit is not None
+        ]
+
+    def dwell_by_track(self) -> dict[int, dict[str, float]]:
+        """Seconds each track spent in each zone over all its visits, ongoing ones so far."""
+        dwell = {track_id: defaultdict(float, z) for track_id, z in self._track_dwell.items()}
+        for (track_id, zone_name), seconds in self._ongoing():
+            dwell.setdefault(track_id, defaultdict(float))[zone_name] += seconds
+        return {
+            track_id: {zone: round(s, 3) for zone, s in zones.items()}
+            for track_id, zones in dwell.items()
+        }
+
     def _zone_summary(self, name: str) -> dict[str, Any]:
         stats = self._stats[name]
-        now = self._latest_s or 0.0
-        ongoing = [
-            max(0.0, now - presence.visit.entered.timestamp)
-            for (_, zone_name), presence in self._presences.items()
-            if zone_name == name and presence.visit is not None
-        ]
+        ongoing = [seconds for (_, zone_name), seconds in self._ongoing() if zone_name == name]
         dwells = stats.completed_dwells + ongoing
         peak_at = stats.max_occupancy_at
         return {

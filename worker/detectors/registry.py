@@ -26,20 +26,10 @@ def detector_classes() -> dict[str, type[Detector[Any]]]:
     return found
 
 
-_built_kinds: set[str] = set()
-
-
 @lru_cache(maxsize=32)
 def get_detector(config: DetectorParams) -> Detector[DetectorParams]:
     try:
         cls = detector_classes()[config.kind]
     except KeyError:
         raise ValueError(f"unknown detector kind {config.kind!r}") from None
-    detector = cls(config)
-    _built_kinds.add(config.kind)
-    return detector
-
-
-def loaded_kinds() -> list[str]:
-    """Detector kinds this process has built (their models are in memory), for GET /models."""
-    return sorted(_built_kinds)
+    return cls(config)

@@ -66,9 +66,6 @@ class YoloRunner:
         self._last_frame, self._last_output = frame, output
         return output
 
-    def class_names(self) -> dict[int, str]:
-        return dict(self.model.names)
-
 
 @lru_cache
 def yolo_runner(model_name: str) -> YoloRunner:

@@ -106,9 +106,12 @@ class VideoAnalysis:
 
     def __post_init__(self) -> None:
         self.info = probe_video(self.path)
-        self.pipeline = FramePipeline(
-            self.params, video=True, analysed_fps=self.info.fps / self.params.frame_skip
-        )
+        self.pipeline = FramePipeline(self.params, video=True, analysed_fps=self.analysed_fps)
+
+    @property
+    def analysed_fps(self) -> float:
+        """Frames analysed per second of video: the annotated MP4's frame rate too."""
+        return self.info.fps / self.params.frame_skip
 
     @property
     def frames_expected(self) -> int | None:
@@ -146,9 +149,7 @@ class VideoAnalysis:
     def _open_writer(self, frame: np.ndarray) -> AnnotatedVideoWriter:
         assert self.annotated_to is not None
         height, width = frame.shape[:2]
-        return AnnotatedVideoWriter(
-            self.annotated_to, self.info.fps / self.params.frame_skip, width, height
-        )
+        return AnnotatedVideoWriter(self.annotated_to, self.analysed_fps, width, height)
 
     @property
     def summary(self) -> dict[str, Any]:

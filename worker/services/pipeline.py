@@ -33,6 +33,8 @@ MOVING_FRACTION = 0.05
 NOT_COUNTED = frozenset({"face", "motion"})
 MAX_EVENTS = 5000
 
+Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in 0..1 of the frame
+
 
 @dataclass
 class FrameOutput:
@@ -91,8 +93,9 @@ def merge_duplicates(found: list[tuple[str, Detection]]) -> list[tuple[str, Dete
 
 
 class FramePipeline:
-    """Feed frames in order with `process`, then read `summary()`; `video` turns on tracking
-    (images have no time axis)."""
+    """Feed frames in order with `process`, call `finish`, then read `builder`'s frame
+    statistics and `analytics_summary()`; `video` turns on tracking (images have no time
+    axis)."""
 
     def __init__(self, params: JobParams, *, video: bool, analysed_fps: float = 1.0) -> None:
         self.params = params
@@ -112,16 +115,16 @@ class FramePipeline:
         self.builder = SummaryBuilder()
         self.events = EventLog()
         self._last: tuple[int, float] = (0, 0.0)
-        self._seen: dict[int, float] = {}
 
     def process(self, frame_index: int, timestamp: float, frame: np.ndarray) -> FrameOutput:
         height, width = frame.shape[:2]
         found = merge_duplicates(
             [(d.kind, detection) for d in self.detectors for detection in d.detect(frame)]
         )
-        track_ids = self._track(frame_index, timestamp, found, frame, width, height)
+        boxes = [(d.x1 / width, d.y1 / height, d.x2 / width, d.y2 / height) for _, d in found]
+        track_ids = self._track(frame_index, timestamp, found, boxes, frame)
         objects = [
-            FrameObject(i, det.label, track_ids[i], _normalised(det, width, height))
+            FrameObject(i, det.label, track_ids[i], boxes[i])
             for i, (_, det) in enumerate(found)
             if det.label not in NOT_COUNTED
         ]
@@ -132,7 +135,6 @@ class FramePipeline:
             membership = zone_frame.membership
             metrics["zones"] = zone_frame.occupancy
             self.events.extend(zone_frame.events)
-            self._add_dwell(timestamp, objects, membership)
         keep = self._kept(found, membership)
         objects = [o for o in objects if o.index in keep]
         if self.lines is not None:
@@ -140,7 +142,7 @@ class FramePipeline:
         metrics.update(self._crowd(frame_index, timestamp, objects, metrics.get("zones", {})))
         metrics.update(self._motion(frame_index, timestamp))
         detections = [
-            self._public(kind, det, track_ids[i], membership.get(i), width, height)
+            self._public(kind, det, boxes[i], track_ids[i], membership.get(i))
             for i, (kind, det) in enumerate(found)
             if i in keep
         ]
@@ -154,9 +156,8 @@ class FramePipeline:
         frame_index: int,
         timestamp: float,
         found: list[tuple[str, Detection]],
+        boxes: list[Box],
         frame: np.ndarray,
-        width: int,
-        height: int,
     ) -> list[int | None]:
         ids: list[int | None] = [None] * len(found)
         if self.tracker is None or self.stitcher is None:
@@ -167,28 +168,11 @@ class FramePipeline:
         stable = self.stitcher.update(
             frame_index,
             timestamp,
-            [(r, found[i][1].label, _normalised(found[i][1], width, height)) for i, r in observed],
+            [(r, found[i][1].label, boxes[i]) for i, r in observed],
         )
         for (i, _), track_id in zip(observed, stable, strict=True):
             ids[i] = track_id
         return ids
-
-    def _add_dwell(
-        self, timestamp: float, objects: list[FrameObject], membership: dict[int, list[str]]
-    ) -> None:
-        """Time each track spent in each zone, counted between its consecutive sightings."""
-        if self.stitcher is None:
-            return
-        for obj in objects:
-            if obj.track_id is None:
-                continue
-            previous = self._seen.get(obj.track_id)
-            self._seen[obj.track_id] = timestamp
-            track = self.stitcher.tracks.get(obj.track_id)
-            if previous is None or track is None:
-                continue
-            for zone in membership.get(obj.index, []):
-                track.zone_dwell[zone] = track.zone_dwell.get(zone, 0.0) + timestamp - previous
 
     def _kept(
         self, found: list[tuple[str, Detection]], membership: dict[int, list[str]]
@@ -233,16 +217,15 @@ class FramePipeline:
         self,
         kind: str,
         det: Detection,
+        box: Box,
         track_id: int | None,
         zones: list[str] | None,
-        width: int,
-        height: int,
     ) -> dict[str, Any]:
         attributes = dict(det.attributes)
         if self.motion is not None and det.label != "motion":
             fraction = self.motion.moving_fraction((det.x1, det.y1, det.x2, det.y2))
             attributes["is_moving"] = fraction >= MOVING_FRACTION
-        x1, y1, x2, y2 = _normalised(det, width, height)
+        x1, y1, x2, y2 = box
         record: dict[str, Any] = {
             "label": det.label,
             "confidence": round(det.confidence, 4),
@@ -277,7 +260,10 @@ class FramePipeline:
             summary["tracking"] = self.stitcher.summary()
             summary["unique_objects"] = summary["tracking"]["unique_objects"]
             summary["total_unique_objects"] = summary["tracking"]["total_unique_objects"]
-            summary["tracks"] = [t.summary() for t in self.stitcher.counted()]
+            dwell = self.zones.dwell_by_track() if self.zones is not None else {}
+            summary["tracks"] = [
+                t.summary(dwell.get(t.track_id, {})) for t in self.stitcher.counted()
+            ]
         if self.zones is not None:
             summary["zones"] = self.zones.summary()
         if self.lines is not None:
@@ -286,7 +272,3 @@ class FramePipeline:
             summary["motion"] = self.motion_timeline.summary()
         summary.update(self.events.summary())
         return summary
-
-
-def _normalised(det: Detection, width: int, height: int) -> tuple[float, float, float, float]:
-    return (det.x1 / width, det.y1 / height, det.x2 / width, det.y2 / height)
