@@ -15,6 +15,7 @@ from api.health.router import router as health_router
 from api.jobs.router import router as jobs_router
 from api.models.router import router as models_router
 from api.users.router import router as users_router
+from api.watchlist.router import router as watchlist_router
 from shared.db.config import tortoise_config
 from shared.logging import configure_logging
 from shared.settings import get_settings
@@ -41,7 +42,14 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for router in (auth_router, users_router, jobs_router, health_router, models_router):
+    for router in (
+        auth_router,
+        users_router,
+        jobs_router,
+        watchlist_router,
+        health_router,
+        models_router,
+    ):
         api.include_router(router)
     app.include_router(api)
     return app

@@ -43,12 +43,15 @@ ANIMAL_CLASSES = frozenset(
     {"bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe"}
 )
 
-ObjectType = Literal["person", "face", "vehicle", "animal", "object", "motion"]
+ObjectType = Literal["person", "face", "vehicle", "animal", "object", "motion", "plate"]
+PLATE_LABEL = "license_plate"
 
 
 def object_type(label: str) -> ObjectType:
     if label in ("person", "face", "motion"):
         return label  # type: ignore[return-value]
+    if label == PLATE_LABEL:
+        return "plate"
     if label in VEHICLE_CLASSES:
         return "vehicle"
     if label in ANIMAL_CLASSES:

@@ -151,8 +151,63 @@ class VehiclesParams(_BoxDetectorParams):
         return _known(value, VEHICLE_TYPES, "vehicle types")
 
 
+PlateLocalisation = Literal["frame_text", "vehicle_text", "combined", "plate_model", "haar"]
+
+
+class PlatesParams(DetectorParams):
+    """Licence plates: found on the vehicles YOLO sees, read by an OCR engine, corrected and
+    checked against regional formats; on video, read on each vehicle's best views and voted."""
+
+    kind: Literal["plates"] = "plates"
+    ocr_engine: Literal["rapidocr", "easyocr"] | None = Field(
+        default=None, description="OCR engine; the server's VIGIL_OCR_ENGINE when omitted."
+    )
+    region: str | None = Field(
+        default=None,
+        description="Plate format region (`us`, `eu`, `uk`, `in`, or any the server adds): "
+        "look-alike characters are corrected to fit it and readings that fit none of its "
+        "formats are dropped. The server's VIGIL_PLATE_REGION when omitted; with none, any "
+        "format fits and `region` reports which.",
+    )
+    localisation: PlateLocalisation = Field(
+        default="frame_text",
+        description="Where images are searched for plate text (see the README's ANPR table); "
+        "videos read each tracked vehicle's own box.",
+    )
+    confidence: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Minimum OCR score of a reading."
+    )
+    vehicle_confidence: Confidence = Field(
+        default=0.25, description="Minimum YOLO score of a vehicle whose plate is read."
+    )
+    min_vehicle_width: int = Field(
+        default=64, ge=0, le=10_000, description="Narrower vehicles are too far to read (px)."
+    )
+    reads_per_vehicle: int = Field(
+        default=6,
+        ge=1,
+        le=100,
+        description="Video: most readings per tracked vehicle, taken on its largest, sharpest "
+        "views; the plate reported is their vote.",
+    )
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str | None) -> str | None:
+        # Imported here: the settings module imports this one.
+        from shared.settings import get_settings
+
+        if value is None:
+            return None
+        region = value.lower()
+        known = get_settings().plate_formats
+        if region not in known:
+            raise ValueError(f"unknown plate region {value!r} (known: {', '.join(known)})")
+        return region
+
+
 AnyDetectorParams = Annotated[
-    ObjectsParams | PeopleParams | FacesParams | MotionParams | VehiclesParams,
+    ObjectsParams | PeopleParams | FacesParams | MotionParams | VehiclesParams | PlatesParams,
     Field(discriminator="kind"),
 ]
 DetectorParamsClass = (
@@ -161,6 +216,7 @@ DetectorParamsClass = (
     | type[FacesParams]
     | type[MotionParams]
     | type[VehiclesParams]
+    | type[PlatesParams]
 )
 DETECTOR_PARAMS: dict[str, DetectorParamsClass] = {
     "objects": ObjectsParams,
@@ -168,6 +224,7 @@ DETECTOR_PARAMS: dict[str, DetectorParamsClass] = {
     "faces": FacesParams,
     "motion": MotionParams,
     "vehicles": VehiclesParams,
+    "plates": PlatesParams,
 }
 DETECTOR_KINDS: tuple[str, ...] = tuple(DETECTOR_PARAMS)
 

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.params import DETECTOR_KINDS
+from shared.plates import DEFAULT_PLATE_FORMATS, check_formats
 
 PLACEHOLDER_SECRETS = frozenset({"change-me", "changeme", "secret", ""})
 MB = 1024 * 1024
@@ -37,6 +38,17 @@ class Settings(BaseSettings):
     storage_dir: Path = Path("var/storage")
     model_dir: Path = Path("../shared/models")
     model_name: str = "yolov8n_int8_openvino_model"
+    # The fine-tuned YOLO whose `plate` class the `plate_model` localisation uses.
+    plate_model_name: str = "plate_int8_openvino_model"
+    # `auto`: easyocr where its weights are in VIGIL_MODEL_DIR/easyocr, rapidocr otherwise.
+    ocr_engine: Literal["auto", "rapidocr", "easyocr"] = "auto"
+    # Regular expressions over normalised plate text, per region, tried in this order when a
+    # job names no region.
+    plate_formats: dict[str, list[str]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_PLATE_FORMATS.items()}
+    )
+    # The region a job's `plates` detector reads with when it names none; empty: any format.
+    plate_region: str | None = None
 
     max_image_bytes: int = Field(default=10 * MB, gt=0)
     max_video_bytes: int = Field(default=50 * MB, gt=0)
@@ -65,6 +77,11 @@ class Settings(BaseSettings):
     flower_user: str = "admin"
     flower_password: SecretStr = SecretStr("change-me")
 
+    @field_validator("plate_region", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.env != "dev":
@@ -89,6 +106,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"VIGIL_WARMUP_DETECTORS names unknown detectors: {', '.join(unknown)} "
                 f"(known: {', '.join(DETECTOR_KINDS)})"
+            )
+        check_formats(self.plate_formats)
+        if self.plate_region is not None and self.plate_region not in self.plate_formats:
+            raise ValueError(
+                f"VIGIL_PLATE_REGION {self.plate_region!r} is not a region of VIGIL_PLATE_FORMATS "
+                f"({', '.join(self.plate_formats)})"
             )
         if self.stale_after_s <= self.progress_interval_s * 5:
             raise ValueError("VIGIL_STALE_AFTER_S must be well above VIGIL_PROGRESS_INTERVAL_S")

@@ -12,6 +12,8 @@ PEDESTRIANS = MEDIA_DIR / "video" / "pedestrians_vtest.avi"
 CARS_MP4 = MEDIA_DIR / "video" / "cars_street.mp4"
 PARKING_LOT = MEDIA_DIR / "images" / "parking_lot.jpg"
 PLATE_PNG = MEDIA_DIR / "images" / "car_plate_DZ17YXR.png"
+PLATE_JPG = MEDIA_DIR / "images" / "car_plate_SN66XMZ.jpg"
+DASHCAM_PLATE = MEDIA_DIR / "video" / "dashcam_plate_KA22P3368.mp4"
 
 
 def ultralytics_asset(name: str) -> Path:

@@ -15,3 +15,10 @@ class JobStatus(StrEnum):
     @property
     def is_terminal(self) -> bool:
         return self in (JobStatus.COMPLETED, JobStatus.FAILED)
+
+
+class WatchlistKind(StrEnum):
+    """How a watchlist entry matches; the values are those of `shared.plates.WatchKind`."""
+
+    EXACT = "exact"
+    PATTERN = "pattern"

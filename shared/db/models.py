@@ -1,4 +1,4 @@
-"""The record: users, their refresh tokens, jobs and per-frame results.
+"""The record: users, their refresh tokens, jobs, per-frame results and plate watchlists.
 Postgres is the source of truth."""
 
 from __future__ import annotations
@@ -6,7 +6,10 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from shared.db.enums import JobKind, JobStatus
+from shared.db.enums import JobKind, JobStatus, WatchlistKind
+
+# The widest stored watchlist pattern; the API refuses longer ones before they reach the column.
+WATCH_PATTERN_MAX_LENGTH = 32
 
 
 class User(Model):
@@ -93,3 +96,22 @@ class JobFrame(Model):
     class Meta:
         table = "job_frames"
         unique_together = (("job", "frame_index"),)
+
+
+class WatchlistEntry(Model):
+    """A plate, or a `*`/`?` pattern of plates, that its owner wants to hear about.
+
+    Stored normalised (`shared.plates.normalise_watch_pattern`) so equal entries collide."""
+
+    id = fields.UUIDField(primary_key=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="watchlist", on_delete=fields.CASCADE, db_index=True
+    )
+    kind = fields.CharEnumField(WatchlistKind, max_length=16)
+    pattern = fields.CharField(max_length=WATCH_PATTERN_MAX_LENGTH)
+    label = fields.CharField(max_length=200, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "watchlist_entries"
+        unique_together = (("owner", "kind", "pattern"),)

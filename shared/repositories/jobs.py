@@ -110,12 +110,15 @@ async def _upsert_frames(job_id: UUID, frames: Sequence[FrameRecord], conn: Any)
 
 async def _lock_if_ours(job_id: UUID, attempt: int, conn: Any) -> bool:
     """Lock the job row if `attempt` still owns it (processing, not deleted or superseded)."""
-    return bool(
-        await Job.filter(id=job_id, status=JobStatus.PROCESSING, attempts=attempt)
+    # A model query: Tortoise drops FOR UPDATE from `.exists()` and `.values_list()`.
+    row = await (
+        Job.filter(id=job_id, status=JobStatus.PROCESSING, attempts=attempt)
         .using_db(conn)
         .select_for_update()
-        .exists()
+        .only("id")
+        .first()
     )
+    return row is not None
 
 
 async def write_progress(

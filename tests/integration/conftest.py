@@ -4,6 +4,7 @@ applied, a Celery worker process (with the sweeper's beat) and a uvicorn API pro
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -110,3 +111,38 @@ def wait_for(
             return dict(status)
         time.sleep(0.3)
     raise AssertionError(f"job {job_id} did not finish in {timeout_s}s: {status}")
+
+
+MIME = {
+    ".avi": "video/x-msvideo",
+    ".mp4": "video/mp4",
+    ".jpg": "image/jpeg",
+    ".png": "image/png",
+}
+
+
+def submit(
+    client: httpx.Client, headers: dict[str, str], path: Path, params: dict[str, Any]
+) -> dict[str, Any]:
+    route = "/process/image" if MIME[path.suffix].startswith("image/") else "/process/video"
+    with path.open("rb") as handle:
+        response = client.post(
+            route,
+            files={"file": (path.name, handle, MIME[path.suffix])},
+            data={"params": json.dumps(params)},
+            headers=headers,
+        )
+    assert response.status_code in (200, 202), response.text
+    return dict(response.json())
+
+
+def finished_results(
+    client: httpx.Client, headers: dict[str, str], job_id: str, page_size: int = 500
+) -> dict[str, Any]:
+    status = wait_for(client, job_id, headers, timeout_s=180)
+    assert status["status"] == "completed", status
+    response = client.get(
+        f"/jobs/{job_id}/results", params={"page_size": page_size}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())

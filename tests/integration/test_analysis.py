@@ -7,7 +7,6 @@ import json
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 import cv2
@@ -17,37 +16,8 @@ import pytest
 
 from shared import storage
 from tests.conftest import RUN_DIR
-from tests.integration.conftest import db_fetch, wait_for
+from tests.integration.conftest import db_fetch, finished_results, submit
 from tests.media import BUS, CARS_MP4, PEDESTRIANS, ZIDANE, walking_person_clip
-
-MIME = {".avi": "video/x-msvideo", ".mp4": "video/mp4", ".jpg": "image/jpeg"}
-
-
-def submit(
-    client: httpx.Client, headers: dict[str, str], path: Path, params: dict[str, Any]
-) -> dict[str, Any]:
-    route = "/process/image" if path.suffix == ".jpg" else "/process/video"
-    with path.open("rb") as handle:
-        response = client.post(
-            route,
-            files={"file": (path.name, handle, MIME[path.suffix])},
-            data={"params": json.dumps(params)},
-            headers=headers,
-        )
-    assert response.status_code in (200, 202), response.text
-    return dict(response.json())
-
-
-def finished_results(
-    client: httpx.Client, headers: dict[str, str], job_id: str, page_size: int = 500
-) -> dict[str, Any]:
-    status = wait_for(client, job_id, headers, timeout_s=180)
-    assert status["status"] == "completed", status
-    response = client.get(
-        f"/jobs/{job_id}/results", params={"page_size": page_size}, headers=headers
-    )
-    assert response.status_code == 200, response.text
-    return dict(response.json())
 
 
 def download(client: httpx.Client, headers: dict[str, str], job_id: str, suffix: str) -> Path:
@@ -285,9 +255,16 @@ def test_models_lists_every_detector_with_its_schema(
 ) -> None:
     body = client.get("/models", headers=auth).json()
     detectors = {d["kind"]: d for d in body["detectors"]}
-    assert set(detectors) == {"objects", "people", "faces", "motion", "vehicles"}
+    assert set(detectors) == {"objects", "people", "faces", "motion", "vehicles", "plates"}
     people = detectors["people"]
     assert people["defaults"]["strategy"] in ("yolo", "hog", "fused")
     assert people["parameters"]["properties"]["confidence"]["anyOf"][0]["maximum"] == 0.9
     assert detectors["motion"]["defaults"]["pixel_threshold"] == 25
+    assert detectors["plates"]["defaults"]["localisation"] == "frame_text"
+    assert set(
+        detectors["plates"]["parameters"]["properties"]["ocr_engine"]["anyOf"][0]["enum"]
+    ) == {
+        "rapidocr",
+        "easyocr",
+    }
     assert all(d["loaded"] and d["workers"] for d in detectors.values())

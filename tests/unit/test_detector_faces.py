@@ -11,7 +11,8 @@ import pytest
 from shared.params import FacesParams, PeopleParams
 from tests.media import BUS, ZIDANE
 from worker.detectors.base import Detection
-from worker.detectors.plugins.faces import face_confidence, load_cascade
+from worker.detectors.cascades import load_cascade
+from worker.detectors.plugins.faces import face_confidence
 from worker.detectors.registry import get_detector
 from worker.errors import ModelUnavailableError
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from shared.params import JobParams
 from shared.repositories.jobs import FrameRecord
 from shared.settings import get_settings
 from worker.annotate import draw_frame, encode_jpeg
+from worker.anpr.monitor import WatchEntry
 from worker.detectors.models import describe_model
 from worker.errors import MediaError
 from worker.services.pipeline import FrameOutput, FramePipeline
@@ -70,13 +71,15 @@ class ImageAnalysis:
         )
 
 
-def analyze_image(path: Path, params: JobParams) -> ImageAnalysis:
+def analyze_image(
+    path: Path, params: JobParams, watchlist: Sequence[WatchEntry] = ()
+) -> ImageAnalysis:
     started = time.perf_counter()
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         raise MediaError("could not decode image")
     height, width = image.shape[:2]
-    pipeline = FramePipeline(params, video=False)
+    pipeline = FramePipeline(params, video=False, watchlist=watchlist)
     output = pipeline.process(0, 0.0, image)
     pipeline.finish()
     summary = {**pipeline.builder.image_summary(), **pipeline.analytics_summary()}
@@ -100,13 +103,16 @@ class VideoAnalysis:
     path: Path
     params: JobParams
     annotated_to: Path | None = None
+    watchlist: Sequence[WatchEntry] = ()
     info: VideoInfo = field(init=False)
     frames_processed: int = 0
     annotated_codec: str | None = None
 
     def __post_init__(self) -> None:
         self.info = probe_video(self.path)
-        self.pipeline = FramePipeline(self.params, video=True, analysed_fps=self.analysed_fps)
+        self.pipeline = FramePipeline(
+            self.params, video=True, analysed_fps=self.analysed_fps, watchlist=self.watchlist
+        )
 
     @property
     def analysed_fps(self) -> float:

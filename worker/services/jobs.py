@@ -21,8 +21,10 @@ from shared.db.enums import JobKind, JobStatus
 from shared.db.models import Job
 from shared.params import JobParams
 from shared.repositories import jobs as repo
+from shared.repositories import watchlist
 from shared.repositories.jobs import FrameRecord
 from shared.settings import get_settings
+from worker.anpr.monitor import WatchEntry
 from worker.errors import JobLostError, MediaError, ModelUnavailableError
 from worker.runtime import run
 from worker.services.analysis import VideoAnalysis, analyze_image, model_summary
@@ -92,8 +94,15 @@ def _fail(job: Job, message: str) -> None:
         publish(job.id, "status", status=JobStatus.FAILED, error=message)
 
 
+def _watchlist(job: Job, params: JobParams) -> list[WatchEntry]:
+    if params.detector("plates") is None:
+        return []
+    owner_id: UUID = job.owner_id  # type: ignore[attr-defined]  # Tortoise's FK column
+    return [WatchEntry(*entry) for entry in run(watchlist.entries_for_matching(owner_id))]
+
+
 def _run_image(job: Job, path: Path, params: JobParams) -> None:
-    analysis = analyze_image(path, params)
+    analysis = analyze_image(path, params, _watchlist(job, params))
     media = {**(job.media or {}), "width": analysis.width, "height": analysis.height}
     annotated: str | None = None
     if analysis.annotated_jpeg is not None:
@@ -124,7 +133,7 @@ def _run_video(job: Job, path: Path, params: JobParams, interval: float) -> None
     annotated, absolute = (
         storage.annotated_path(job.id, job.attempts, ".mp4") if params.annotate else (None, None)
     )
-    analysis = VideoAnalysis(path, params, annotated_to=absolute)
+    analysis = VideoAnalysis(path, params, annotated_to=absolute, watchlist=_watchlist(job, params))
     batch: list[FrameRecord] = []
     last_flush = started
     # Closing the generator on the way out (a cancelled job) stops the annotated writer.

@@ -5,12 +5,13 @@ then the frame's public record. Images are a one-frame run of the same pipeline.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from shared.contracts import object_type
+from shared.contracts import PLATE_LABEL, object_type
 from shared.params import JobParams, MotionParams
 from worker.analytics.crowd import CrowdMonitor
 from worker.analytics.lines import LineCounter
@@ -18,8 +19,10 @@ from worker.analytics.motion import MotionTimeline
 from worker.analytics.tracking import IdStitcher, RawTracker
 from worker.analytics.types import Event, FrameObject
 from worker.analytics.zones import ZoneMonitor
+from worker.anpr.monitor import PlateMonitor, WatchEntry
 from worker.detectors.base import Detection, Detector
 from worker.detectors.plugins.motion import MotionDetector
+from worker.detectors.plugins.plates import PLATED_VEHICLES, PlateDetector
 from worker.detectors.registry import get_detector
 from worker.services.summary import SummaryBuilder
 
@@ -28,9 +31,9 @@ from worker.services.summary import SummaryBuilder
 DUPLICATE_IOU = 0.7
 # Share of a box's pixels that must be moving for `is_moving`.
 MOVING_FRACTION = 0.05
-# Zone, line and crowd analytics count objects; faces (part of a person) and motion blobs
-# (no identity) would count people twice.
-NOT_COUNTED = frozenset({"face", "motion"})
+# Zone, line and crowd analytics count objects; faces (part of a person), plates (part of a
+# vehicle) and motion blobs (no identity) would count things twice.
+NOT_COUNTED = frozenset({"face", "motion", PLATE_LABEL})
 MAX_EVENTS = 5000
 
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in 0..1 of the frame
@@ -95,9 +98,16 @@ def merge_duplicates(found: list[tuple[str, Detection]]) -> list[tuple[str, Dete
 class FramePipeline:
     """Feed frames in order with `process`, call `finish`, then read `builder`'s frame
     statistics and `analytics_summary()`; `video` turns on tracking (images have no time
-    axis)."""
+    axis). `watchlist` is the job owner's, for plate matches."""
 
-    def __init__(self, params: JobParams, *, video: bool, analysed_fps: float = 1.0) -> None:
+    def __init__(
+        self,
+        params: JobParams,
+        *,
+        video: bool,
+        analysed_fps: float = 1.0,
+        watchlist: Sequence[WatchEntry] = (),
+    ) -> None:
         self.params = params
         self.detectors = _ordered_detectors(params)
         self.motion = next((d for d in self.detectors if isinstance(d, MotionDetector)), None)
@@ -111,6 +121,12 @@ class FramePipeline:
         motion_params = params.detector("motion")
         self.motion_timeline = (
             MotionTimeline(motion_params) if isinstance(motion_params, MotionParams) else None
+        )
+        plates = next((d for d in self.detectors if isinstance(d, PlateDetector)), None)
+        self.plates = (
+            PlateMonitor(plates, plates.config, watchlist, tracked=self.tracker is not None)
+            if plates is not None
+            else None
         )
         self.builder = SummaryBuilder()
         self.events = EventLog()
@@ -146,6 +162,13 @@ class FramePipeline:
             for i, (kind, det) in enumerate(found)
             if i in keep
         ]
+        if self.plates is not None:
+            vehicles = [
+                (det, track_ids[i])
+                for i, (_, det) in enumerate(found)
+                if i in keep and det.label in PLATED_VEHICLES
+            ]
+            detections += self._plates(frame_index, timestamp, frame, vehicles)
         # Motion blobs are measurements, not objects: they stay out of the object counts.
         self.builder.add(frame_index, timestamp, [d for d in detections if d["label"] != "motion"])
         self._last = (frame_index, timestamp)
@@ -173,6 +196,37 @@ class FramePipeline:
         for (i, _), track_id in zip(observed, stable, strict=True):
             ids[i] = track_id
         return ids
+
+    def _plates(
+        self,
+        frame_index: int,
+        timestamp: float,
+        frame: np.ndarray,
+        vehicles: list[tuple[Detection, int | None]],
+    ) -> list[dict[str, Any]]:
+        assert self.plates is not None
+        height, width = frame.shape[:2]
+        records = []
+        for read, track_id in self.plates.update(frame_index, timestamp, frame, vehicles):
+            x1, y1, x2, y2 = read.box
+            plate = Detection(
+                PLATE_LABEL,
+                read.confidence,
+                x1,
+                y1,
+                x2,
+                y2,
+                source=self.plates.detector.engine_name,
+                attributes={
+                    "license_plate": read.text,
+                    "region": read.region,
+                    "vehicle_track_id": track_id,
+                    "raw_text": read.raw_text,
+                },
+            )
+            box = (x1 / width, y1 / height, x2 / width, y2 / height)
+            records.append(self._public(PlateDetector.kind, plate, box, None, None))
+        return records
 
     def _kept(
         self, found: list[tuple[str, Detection]], membership: dict[int, list[str]]
@@ -249,6 +303,8 @@ class FramePipeline:
             self.events.extend(self.zones.finish(frame_index, timestamp))
         if self.motion_timeline is not None:
             self.events.extend(self.motion_timeline.finish(frame_index, timestamp))
+        if self.plates is not None:
+            self.events.extend(self.plates.finish())
 
     def analytics_summary(self) -> dict[str, Any]:
         """What the analytics add to the frame statistics of SummaryBuilder."""
@@ -270,5 +326,7 @@ class FramePipeline:
             summary["lines"] = self.lines.summary()
         if self.motion_timeline is not None:
             summary["motion"] = self.motion_timeline.summary()
+        if self.plates is not None:
+            summary["plates"] = self.plates.plates()
         summary.update(self.events.summary())
         return summary

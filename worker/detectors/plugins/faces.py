@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from functools import cached_property
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -17,35 +16,14 @@ import numpy as np
 from shared.params import FacesParams
 from shared.settings import get_settings
 from worker.detectors.base import Detection, Detector, suppress_overlaps
+from worker.detectors.cascades import cascade_path, load_cascade
 from worker.detectors.yolo import YoloRunner, yolo_runner
-from worker.errors import ModelUnavailableError
 
 LABEL = "face"
 SOURCE = "haar"
 # The YOLO score at which a box is a person whose head is worth searching.
 PERSON_CONFIDENCE = 0.25
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
-
-
-def cascade_path() -> Path:
-    # opencv-python 5 drops cv2.data along with the cascades (and the stubs never had it).
-    data = getattr(cv2, "data", None)
-    if data is None:
-        raise ModelUnavailableError(
-            f"this OpenCV ({cv2.__version__}) ships no Haar cascades; install opencv-python<5"
-        )
-    return Path(data.haarcascades) / CASCADE_FILE
-
-
-def load_cascade(path: Path) -> cv2.CascadeClassifier:
-    """The cascade at `path`; OpenCV reports a missing or broken file only as an empty one."""
-    try:
-        cascade = cv2.CascadeClassifier(str(path))
-    except (AttributeError, cv2.error) as exc:
-        raise ModelUnavailableError(f"cannot load the face cascade {path}: {exc}") from exc
-    if cascade.empty():
-        raise ModelUnavailableError(f"cannot load the face cascade {path} (missing or corrupt)")
-    return cascade
 
 
 def face_confidence(level_weight: float) -> float:
@@ -62,7 +40,7 @@ class FaceDetector(Detector[FacesParams]):
 
     def __init__(self, config: FacesParams) -> None:
         super().__init__(config)
-        self.cascade = load_cascade(cascade_path())
+        self.cascade = load_cascade(cascade_path(CASCADE_FILE))
 
     @cached_property
     def runner(self) -> YoloRunner:

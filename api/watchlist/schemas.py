@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from shared.db.enums import WatchlistKind
+from shared.db.models import WATCH_PATTERN_MAX_LENGTH, WatchlistEntry
+from shared.plates import MAX_PLATE_LENGTH, WatchKind, normalise_watch_pattern
+
+
+class WatchlistEntryCreate(BaseModel):
+    """`plate` is normalised as it is validated, so the model holds the stored form."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Declared before `plate`: the plate's validator reads it.
+    kind: WatchKind = "exact"
+    plate: str = Field(
+        description="a plate (separators and case ignored) or, for kind pattern, a pattern "
+        "where * stands for any run of characters and ? for one character",
+        examples=["KA-22 P 3368", "SN66*"],
+    )
+    label: str | None = Field(default=None, max_length=200, examples=["stolen, report to desk"])
+
+    @field_validator("plate")
+    @classmethod
+    def _normalise(cls, plate: str, info: ValidationInfo) -> str:
+        kind: WatchKind | None = info.data.get("kind")
+        if kind is None:  # the kind is invalid and reported on its own
+            return plate
+        # An exact plate would silently lose them, leaving a different plate than meant.
+        if kind == "exact" and any(char in plate for char in "*?"):
+            raise ValueError('* and ? are wildcards: send kind "pattern" to use them')
+        stored = normalise_watch_pattern(plate, kind)
+        # Plates are read up to MAX_PLATE_LENGTH long, so a longer exact entry never matches.
+        limit = MAX_PLATE_LENGTH if kind == "exact" else WATCH_PATTERN_MAX_LENGTH
+        if len(stored) > limit:
+            raise ValueError(f"a {kind} entry has at most {limit} characters, not {len(stored)}")
+        return stored
+
+
+class WatchlistEntryRead(BaseModel):
+    id: UUID
+    kind: WatchlistKind
+    pattern: str = Field(description="the entry as stored and matched: normalised")
+    label: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, entry: WatchlistEntry) -> WatchlistEntryRead:
+        return cls(
+            id=entry.id,
+            kind=entry.kind,
+            pattern=entry.pattern,
+            label=entry.label,
+            created_at=entry.created_at,
+        )
