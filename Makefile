@@ -10,7 +10,7 @@ VENV ?= $(VENV_ROOT)/venv-$(shell sha256sum pyproject.toml | cut -c1-16)
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 
-.PHONY: help install run test lint format bench eval services system-packages
+.PHONY: help install run test lint format bench eval eval-anpr services system-packages
 
 help:
 	@echo "make install  create the virtualenv ($(VENV)) and system packages"
@@ -19,6 +19,7 @@ help:
 	@echo "make lint     ruff (lint + format check) and mypy"
 	@echo "make bench    print our pipeline's speed next to a bare ultralytics loop"
 	@echo "make eval     measure detector accuracy on ../shared/datasets and media"
+	@echo "make eval-anpr  plate reading accuracy and latency on ../shared/datasets/plates-us-dev"
 
 $(VENV)/.deps-installed:
 	@echo "==> creating $(VENV) (first run on this machine: a few minutes)"
@@ -64,3 +65,6 @@ bench: install services
 
 eval: install
 	$(BIN)/python -m bench.eval
+
+eval-anpr: install
+	$(BIN)/python -m bench.eval_anpr

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from shared.settings import get_settings
@@ -36,6 +37,13 @@ def load_bare_model(warmup_frame: np.ndarray) -> Any:
     model = YOLO(str(model_path()), task="detect")
     model.predict(warmup_frame, conf=0.25, verbose=False)
     return model
+
+
+def read_image(path: Path) -> np.ndarray:
+    frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if frame is None:
+        raise SystemExit(f"cannot read {path}")
+    return frame
 
 
 def show(lines: list[str]) -> None:

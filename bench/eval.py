@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
-from bench.common import REPO_ROOT, model_path, quiet_ultralytics, show
+from bench.common import REPO_ROOT, model_path, quiet_ultralytics, read_image, show
 from shared.params import FacesParams, PeopleParams
 from worker.detectors.base import Detection, Detector
 from worker.detectors.plugins.people import fuse, keep_confident
@@ -123,13 +122,6 @@ def _round(value: float, digits: int = 4) -> float | None:
 
 def settings_text(settings: dict[str, float]) -> str:
     return ", ".join(f"{name} {value:.2f}" for name, value in settings.items())
-
-
-def read_image(path: Path) -> np.ndarray:
-    frame = cv2.imread(str(path))
-    if frame is None:
-        raise SystemExit(f"cannot read {path}")
-    return frame
 
 
 def person_truths(label_file: Path, width: int, height: int) -> list[Detection]:

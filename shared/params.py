@@ -170,7 +170,7 @@ class PlatesParams(DetectorParams):
         "format fits and `region` reports which.",
     )
     localisation: PlateLocalisation = Field(
-        default="frame_text",
+        default="combined",
         description="Where images are searched for plate text (see the README's ANPR table); "
         "videos read each tracked vehicle's own box.",
     )

@@ -260,7 +260,7 @@ def test_models_lists_every_detector_with_its_schema(
     assert people["defaults"]["strategy"] in ("yolo", "hog", "fused")
     assert people["parameters"]["properties"]["confidence"]["anyOf"][0]["maximum"] == 0.9
     assert detectors["motion"]["defaults"]["pixel_threshold"] == 25
-    assert detectors["plates"]["defaults"]["localisation"] == "frame_text"
+    assert detectors["plates"]["defaults"]["localisation"] == "combined"
     assert set(
         detectors["plates"]["parameters"]["properties"]["ocr_engine"]["anyOf"][0]["enum"]
     ) == {
