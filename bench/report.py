@@ -11,6 +11,7 @@ from typing import Any
 from bench.common import model_path, percentile
 from bench.image_endpoint import ImageResult
 from bench.video import VideoResult
+from shared.params import DETECTOR_KINDS
 
 
 def _round(value: float, digits: int = 2) -> float | None:
@@ -28,7 +29,7 @@ def video_lines(result: VideoResult) -> list[str]:
         f"   ratio {result.ratio('vigil'):5.2f}",
         f"  vigil, full suite                  {result.fps('full'):6.1f} fps"
         f"   ratio {result.ratio('full'):5.2f}",
-        "    (people, faces, motion, vehicles, objects + tracking, a zone and a line;",
+        f"    ({', '.join(DETECTOR_KINDS)} + tracking, a zone and a line;",
         "     ratio = fps / baseline fps; every detector reads the same decoded frame)",
     ]
     if not result.frame_counts_agree:
