@@ -60,6 +60,8 @@ LOOKALIKES: dict[str, str] = {
 # More corrections than this and the reading is not trusted to be that plate.
 MAX_SUBSTITUTIONS = 3
 MAX_PLATE_LENGTH = 10
+# The longest stored watchlist pattern (the column's width).
+MAX_WATCH_PATTERN_LENGTH = 32
 
 _NOT_PLATE_CHARS = re.compile(r"[^A-Z0-9]")
 _WATCH_PATTERN = re.compile(r"[A-Z0-9*?]+")
@@ -78,10 +80,13 @@ class PlateMatch:
     substitutions: int
 
 
+def _ascii_upper(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().upper()
+
+
 def normalise_plate(text: str) -> str:
     """Upper-case A-Z and 0-9 only: accents folded, separators, spaces and symbols dropped."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return _NOT_PLATE_CHARS.sub("", folded.upper())
+    return _NOT_PLATE_CHARS.sub("", _ascii_upper(text))
 
 
 @lru_cache(maxsize=256)
@@ -141,17 +146,26 @@ WatchKind = Literal["exact", "pattern"]
 def normalise_watch_pattern(text: str, kind: WatchKind) -> str:
     """A watchlist entry as stored: an exact plate normalised, or a pattern of A-Z, 0-9, `*`
     (any run of characters) and `?` (one character), upper-cased with separators dropped.
-    Raises ValueError for an entry that could match nothing or everything."""
-    upper = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().upper()
+    Raises ValueError for an entry that could match nothing or everything, or that is longer
+    than a plate (exact) or than a stored pattern."""
+    upper = _ascii_upper(text)
     if kind == "exact":
-        plate = normalise_plate(upper)
-        if not plate:
+        # Dropped as separators, they would leave a different plate than the one meant.
+        if any(char in upper for char in "*?"):
+            raise ValueError('* and ? are wildcards: send kind "pattern" to use them')
+        stored = normalise_plate(upper)
+        if not stored:
             raise ValueError("a plate needs at least one letter or digit")
-        return plate
-    pattern = re.sub(r"[^A-Z0-9*?]", "", upper)
-    if not _WATCH_PATTERN.fullmatch(pattern) or not re.search(r"[A-Z0-9]", pattern):
-        raise ValueError("a pattern needs at least one letter or digit besides * and ?")
-    return pattern
+        # Plates are read up to MAX_PLATE_LENGTH long, so a longer exact entry never matches.
+        limit = MAX_PLATE_LENGTH
+    else:
+        stored = re.sub(r"[^A-Z0-9*?]", "", upper)
+        if not _WATCH_PATTERN.fullmatch(stored) or not re.search(r"[A-Z0-9]", stored):
+            raise ValueError("a pattern needs at least one letter or digit besides * and ?")
+        limit = MAX_WATCH_PATTERN_LENGTH
+    if len(stored) > limit:
+        raise ValueError(f"a {kind} entry has at most {limit} characters, not {len(stored)}")
+    return stored
 
 
 def watch_matches(plate: str, pattern: str, kind: WatchKind) -> bool:

@@ -6,8 +6,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from shared.db.enums import WatchlistKind
-from shared.db.models import WATCH_PATTERN_MAX_LENGTH, WatchlistEntry
-from shared.plates import MAX_PLATE_LENGTH, WatchKind, normalise_watch_pattern
+from shared.db.models import WatchlistEntry
+from shared.plates import WatchKind, normalise_watch_pattern
 
 
 class WatchlistEntryCreate(BaseModel):
@@ -30,15 +30,7 @@ class WatchlistEntryCreate(BaseModel):
         kind: WatchKind | None = info.data.get("kind")
         if kind is None:  # the kind is invalid and reported on its own
             return plate
-        # An exact plate would silently lose them, leaving a different plate than meant.
-        if kind == "exact" and any(char in plate for char in "*?"):
-            raise ValueError('* and ? are wildcards: send kind "pattern" to use them')
-        stored = normalise_watch_pattern(plate, kind)
-        # Plates are read up to MAX_PLATE_LENGTH long, so a longer exact entry never matches.
-        limit = MAX_PLATE_LENGTH if kind == "exact" else WATCH_PATTERN_MAX_LENGTH
-        if len(stored) > limit:
-            raise ValueError(f"a {kind} entry has at most {limit} characters, not {len(stored)}")
-        return stored
+        return normalise_watch_pattern(plate, kind)
 
 
 class WatchlistEntryRead(BaseModel):

@@ -7,9 +7,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from shared.db.enums import JobKind, JobStatus, WatchlistKind
-
-# The widest stored watchlist pattern; the API refuses longer ones before they reach the column.
-WATCH_PATTERN_MAX_LENGTH = 32
+from shared.plates import MAX_WATCH_PATTERN_LENGTH
 
 
 class User(Model):
@@ -108,7 +106,7 @@ class WatchlistEntry(Model):
         "models.User", related_name="watchlist", on_delete=fields.CASCADE, db_index=True
     )
     kind = fields.CharEnumField(WatchlistKind, max_length=16)
-    pattern = fields.CharField(max_length=WATCH_PATTERN_MAX_LENGTH)
+    pattern = fields.CharField(max_length=MAX_WATCH_PATTERN_LENGTH)
     label = fields.CharField(max_length=200, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -9,6 +9,8 @@ import pytest
 from shared.db.enums import WatchlistKind
 from shared.plates import (
     DEFAULT_PLATE_FORMATS,
+    MAX_PLATE_LENGTH,
+    MAX_WATCH_PATTERN_LENGTH,
     PlateMatch,
     WatchKind,
     check_formats,
@@ -118,6 +120,24 @@ def test_normalise_watch_pattern_refuses_what_matches_nothing_or_everything(
 ) -> None:
     with pytest.raises(ValueError, match="at least one letter or digit"):
         normalise_watch_pattern(text, kind)
+
+
+def test_an_exact_entry_with_wildcards_is_refused_not_silently_changed() -> None:
+    with pytest.raises(ValueError, match='send kind "pattern"'):
+        normalise_watch_pattern("SN66*", "exact")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "limit"),
+    [("A1" * 6, "exact", MAX_PLATE_LENGTH), ("A?" * 17, "pattern", MAX_WATCH_PATTERN_LENGTH)],
+)
+def test_entries_longer_than_a_plate_or_the_column_are_refused(
+    text: str, kind: WatchKind, limit: int
+) -> None:
+    assert len(text) > limit
+    with pytest.raises(ValueError, match=f"at most {limit} characters"):
+        normalise_watch_pattern(text, kind)
+    assert len(normalise_watch_pattern(text[:limit], kind)) == limit
 
 
 @pytest.mark.parametrize(

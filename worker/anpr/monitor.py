@@ -19,7 +19,7 @@ import numpy as np
 from shared.params import PlatesParams
 from shared.plates import WatchKind, watch_matches
 from worker.analytics.types import Event
-from worker.anpr.reader import Box, PlateRead
+from worker.anpr.reader import Box, PlateRead, top_text
 from worker.detectors.base import Detection
 from worker.detectors.plugins.plates import PlateDetector
 
@@ -67,15 +67,8 @@ class _Vehicle:
     best_view: float = 0.0
     last_read_at: float | None = None
 
-    def votes(self) -> dict[str, float]:
-        totals: dict[str, float] = {}
-        for timed in self.reads:
-            totals[timed.read.text] = totals.get(timed.read.text, 0.0) + timed.read.confidence
-        return totals
-
     def plate(self) -> str | None:
-        totals = self.votes()
-        return max(totals, key=lambda text: totals[text]) if totals else None
+        return top_text((t.read.text, t.read.confidence) for t in self.reads)
 
     def settled(self) -> bool:
         plate = self.plate()

@@ -12,7 +12,7 @@ Localisation strategies, measured against each other by `make eval-anpr`:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -33,6 +33,9 @@ PLATE_LABEL = "plate"
 PLATE_MODEL_CONFIDENCE = 0.1
 # Plates sit below a vehicle's roof line and windscreen: the top quarter holds none.
 VEHICLE_TOP_SKIPPED = 0.25
+# A plate box grown by this share of its width and height, so no character is cut off.
+PLATE_PAD_X = 0.15
+PLATE_PAD_Y = 0.3
 # Too small to hold legible characters.
 MIN_REGION_SIDE = 12
 
@@ -95,14 +98,14 @@ def _plate_cascade() -> cv2.CascadeClassifier:
 def _plate_model_boxes(frame: np.ndarray) -> list[Box]:
     runner = yolo_runner(get_settings().plate_model_name)
     found = runner.predict(frame).select(PLATE_MODEL_CONFIDENCE, (PLATE_LABEL,), 0)
-    return [_padded((d.x1, d.y1, d.x2, d.y2), 0.15, 0.3) for d in found]
+    return [_padded((d.x1, d.y1, d.x2, d.y2), PLATE_PAD_X, PLATE_PAD_Y) for d in found]
 
 
 def _haar_boxes(frame: np.ndarray) -> list[Box]:
     grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     found = _plate_cascade().detectMultiScale(grey, scaleFactor=1.1, minNeighbors=3)
     return [
-        _padded((x, y, x + w, y + h), 0.15, 0.3)
+        _padded((x, y, x + w, y + h), PLATE_PAD_X, PLATE_PAD_Y)
         for x, y, w, h in np.asarray(found, dtype=float).reshape(-1, 4).tolist()
     ]
 
@@ -206,11 +209,16 @@ class PlateReader:
         return _Candidate(read, line.confidence * weight)
 
 
-def _vote(candidates: list[_Candidate]) -> PlateRead:
-    """The text with the highest summed score (two regions reading the same plate agree); its
-    most confident reading represents it."""
+def top_text(scored: Iterable[tuple[str, float]]) -> str | None:
+    """The text with the highest summed score: readings of the same plate add up."""
     totals: dict[str, float] = {}
-    for candidate in candidates:
-        totals[candidate.read.text] = totals.get(candidate.read.text, 0.0) + candidate.score
-    winner = max(totals, key=lambda text: totals[text])
+    for text, score in scored:
+        totals[text] = totals.get(text, 0.0) + score
+    return max(totals, key=lambda text: totals[text]) if totals else None
+
+
+def _vote(candidates: list[_Candidate]) -> PlateRead:
+    """The winning text among one vehicle's candidates (two regions reading the same plate
+    agree), represented by its most confident reading."""
+    winner = top_text((c.read.text, c.score) for c in candidates)
     return max((c.read for c in candidates if c.read.text == winner), key=lambda r: r.confidence)
