@@ -4,9 +4,9 @@ SHELL := /bin/bash
 
 PYTHON ?= python3
 # The virtualenv lives outside the clone, keyed by the dependency list, so a fresh clone
-# (CI's) reuses it and a change to pyproject.toml builds a new one from scratch.
+# (CI's) reuses it and a change to pyproject.toml or sdk/pyproject.toml builds a new one from scratch.
 VENV_ROOT ?= $(HOME)/.cache/vigil
-VENV ?= $(VENV_ROOT)/venv-$(shell sha256sum pyproject.toml | cut -c1-16)
+VENV ?= $(VENV_ROOT)/venv-$(shell cat pyproject.toml sdk/pyproject.toml | sha256sum | cut -c1-16)
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 
@@ -25,14 +25,14 @@ $(VENV)/.deps-installed:
 	@echo "==> creating $(VENV) (first run on this machine: a few minutes)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
-	$(BIN)/uv pip install --python $(BIN)/python -r pyproject.toml --all-extras
+	$(BIN)/uv pip install --python $(BIN)/python -r pyproject.toml -r sdk/pyproject.toml --all-extras
 	touch $@
 	@# Keep the two newest environments; each holds a full torch.
 	@ls -dt $(VENV_ROOT)/venv-* | tail -n +3 | xargs -r rm -rf
 
 install: $(VENV)/.deps-installed system-packages
 	@# Re-pointed at this clone every time: the cached venv outlives any one checkout.
-	@$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e . -e ./sdk
 
 system-packages:
 	@command -v ffprobe >/dev/null && command -v docker-compose >/dev/null || { \
@@ -54,7 +54,7 @@ test: install services
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy api worker shared bench tests
+	$(BIN)/mypy api worker shared sdk/vigil_sdk bench tests
 
 format: install
 	$(BIN)/ruff format .

@@ -11,17 +11,37 @@ from pydantic import BaseModel, Field
 IMAGE_ANALYZE = "image.analyze"
 VIDEO_ANALYZE = "video.analyze"
 JOBS_SWEEP = "jobs.sweep"
+WEBHOOK_DELIVER = "webhook.deliver"
+WEBHOOKS_SWEEP = "webhooks.sweep"
 
 IMAGE_QUEUE = "images"
 VIDEO_QUEUE = "video"
 MAINTENANCE_QUEUE = "maintenance"
-ALL_QUEUES = (IMAGE_QUEUE, VIDEO_QUEUE, MAINTENANCE_QUEUE)
+# Its own queue and worker, so a long video never delays a webhook.
+WEBHOOK_QUEUE = "webhooks"
+# What an analysis worker consumes; the webhook worker consumes WEBHOOK_QUEUE alone.
+ANALYSIS_QUEUES = (IMAGE_QUEUE, VIDEO_QUEUE, MAINTENANCE_QUEUE)
+ALL_QUEUES = (*ANALYSIS_QUEUES, WEBHOOK_QUEUE)
 
 TASK_QUEUES = {
     IMAGE_ANALYZE: IMAGE_QUEUE,
     VIDEO_ANALYZE: VIDEO_QUEUE,
     JOBS_SWEEP: MAINTENANCE_QUEUE,
+    WEBHOOK_DELIVER: WEBHOOK_QUEUE,
+    WEBHOOKS_SWEEP: WEBHOOK_QUEUE,
 }
+
+# Webhook event types a user can subscribe an endpoint to.
+EVENT_JOB_COMPLETED = "job.completed"
+EVENT_JOB_FAILED = "job.failed"
+EVENT_JOB_PROGRESS = "job.progress"
+EVENT_WATCHLIST_MATCH = "plate.watchlist_match"
+WEBHOOK_EVENT_TYPES = (
+    EVENT_JOB_COMPLETED,
+    EVENT_JOB_FAILED,
+    EVENT_JOB_PROGRESS,
+    EVENT_WATCHLIST_MATCH,
+)
 
 COCO_CLASSES: tuple[str, ...] = (
     "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",

@@ -77,6 +77,36 @@ class Settings(BaseSettings):
     flower_user: str = "admin"
     flower_password: SecretStr = SecretStr("change-me")
 
+    # Browser origins allowed to call the API (CORS); empty: no cross-origin browser access.
+    cors_origins: list[str] = Field(default_factory=list)
+    # When set, GET /metrics requires `Authorization: Bearer <this token>`.
+    metrics_token: SecretStr | None = None
+    max_batch_files: int = Field(default=20, ge=1)
+
+    # Requests per minute; Redis-backed fixed windows, 429 with Retry-After above them.
+    rate_limit_enabled: bool = True
+    rate_limit_ip_per_minute: int = Field(default=600, gt=0)
+    rate_limit_user_per_minute: int = Field(default=300, gt=0)
+    rate_limit_api_key_per_minute: int = Field(default=600, gt=0)
+    # Sign-up, sign-in and token refresh, per client IP: the brute-force guard.
+    rate_limit_auth_per_minute: int = Field(default=10, gt=0)
+    # Sign-in attempts per account per hour, whatever the IP (spread-out guessing).
+    rate_limit_signin_per_account_per_hour: int = Field(default=30, gt=0)
+
+    # Webhook delivery (a worker on the `webhooks` queue).
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_backoff_base_s: float = Field(default=5.0, gt=0)
+    webhook_backoff_max_s: float = Field(default=6 * 3600.0, gt=0)
+    # An endpoint is disabled after this many deliveries in a row exhausted their attempts.
+    webhook_disable_after: int = Field(default=5, ge=1)
+    # At most one job.progress webhook per job per this many seconds.
+    webhook_progress_interval_s: float = Field(default=10.0, gt=0)
+    # Networks (CIDR) or host names webhooks may reach although private, loopback or
+    # link-local; everything else of that kind is refused (SSRF guard).
+    webhook_allowed_networks: list[str] = Field(default_factory=list)
+    webhook_concurrency: int = Field(default=4, ge=1)
+
     @field_validator("plate_region", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:

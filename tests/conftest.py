@@ -30,5 +30,18 @@ TEST_ENV = {
     "VIGIL_REQUEUE_AFTER_S": "2",
     "VIGIL_STALE_AFTER_S": "6",
     "VIGIL_LOG_LEVEL": "INFO",
+    # Webhook receivers in the tests listen on loopback, which the SSRF guard refuses otherwise.
+    "VIGIL_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8"]',
+    "VIGIL_WEBHOOK_TIMEOUT_S": "2",
+    "VIGIL_WEBHOOK_BACKOFF_BASE_S": "0.2",
+    "VIGIL_WEBHOOK_BACKOFF_MAX_S": "2",
+    "VIGIL_WEBHOOK_PROGRESS_INTERVAL_S": "1",
+    # Every test talks from 127.0.0.1: the shared stack's limits stay out of the way, and the
+    # rate-limit tests start an API of their own with low ones.
+    "VIGIL_RATE_LIMIT_IP_PER_MINUTE": "1000000",
+    "VIGIL_RATE_LIMIT_USER_PER_MINUTE": "1000000",
+    "VIGIL_RATE_LIMIT_API_KEY_PER_MINUTE": "1000000",
+    "VIGIL_RATE_LIMIT_AUTH_PER_MINUTE": "1000000",
+    "VIGIL_RATE_LIMIT_SIGNIN_PER_ACCOUNT_PER_HOUR": "1000000",
 }
 os.environ.update(TEST_ENV)

@@ -22,3 +22,9 @@ class WatchlistKind(StrEnum):
 
     EXACT = "exact"
     PATTERN = "pattern"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"

@@ -1,4 +1,5 @@
-"""The record: users, their refresh tokens, jobs, per-frame results and plate watchlists.
+"""The record: users, their refresh tokens and API keys, jobs, per-frame results, plate
+watchlists, webhook endpoints with their deliveries, and the security audit trail.
 Postgres is the source of truth."""
 
 from __future__ import annotations
@@ -6,7 +7,7 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from shared.db.enums import JobKind, JobStatus, WatchlistKind
+from shared.db.enums import DeliveryStatus, JobKind, JobStatus, WatchlistKind
 from shared.plates import MAX_WATCH_PATTERN_LENGTH
 
 
@@ -17,6 +18,9 @@ class User(Model):
     full_name = fields.CharField(max_length=200, null=True)
     is_active = fields.BooleanField(default=True)
     is_superuser = fields.BooleanField(default=False)
+    # Signs the webhooks sent to jobs' `callback_url`s (Standard Webhooks `whsec_...`); set and
+    # rotated by POST /webhooks/callback-secret, which shows it once.
+    callback_secret = fields.CharField(max_length=100, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -71,6 +75,8 @@ class Job(Model):
     # when the sweeper deletes it after VIGIL_ANNOTATED_RETENTION_HOURS.
     annotated_path = fields.CharField(max_length=512, null=True)
     annotated_expires_at = fields.DatetimeField(null=True)
+    # Where this job's job.completed / job.failed webhook goes, besides the owner's endpoints.
+    callback_url = fields.CharField(max_length=2048, null=True)
 
     class Meta:
         table = "jobs"
@@ -113,3 +119,120 @@ class WatchlistEntry(Model):
     class Meta:
         table = "watchlist_entries"
         unique_together = (("owner", "kind", "pattern"),)
+
+
+class ApiKey(Model):
+    """A machine credential acting as its owner. Only an HMAC-SHA256 of the key (under the
+    server secret) is stored; the key itself is shown once, at creation."""
+
+    id = fields.UUIDField(primary_key=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="api_keys", on_delete=fields.CASCADE, db_index=True
+    )
+    name = fields.CharField(max_length=200)
+    # The key's first characters, so a user can tell keys apart without the secret.
+    prefix = fields.CharField(max_length=16)
+    key_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_keys"
+
+
+class WebhookEndpoint(Model):
+    """A URL its owner registered for the event types it lists."""
+
+    id = fields.UUIDField(primary_key=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="webhook_endpoints", on_delete=fields.CASCADE, db_index=True
+    )
+    url = fields.CharField(max_length=2048)
+    description = fields.CharField(max_length=200, null=True)
+    event_types: list[str] = fields.JSONField(default=list)
+    # Standard Webhooks `whsec_<base64>`; kept to sign with, shown to the user once.
+    secret = fields.CharField(max_length=100)
+    is_active = fields.BooleanField(default=True)
+    disabled_reason = fields.CharField(max_length=500, null=True)
+    # Deliveries in a row that exhausted their attempts; reset by any success.
+    failure_streak = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "webhook_endpoints"
+
+
+class WebhookDelivery(Model):
+    """One message to one destination (the outbox row): written in the transaction that
+    produced the event, sent after commit, retried with the same `msg_id` until it succeeds
+    or runs out of attempts."""
+
+    id = fields.UUIDField(primary_key=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="webhook_deliveries", on_delete=fields.CASCADE
+    )
+    # Null for a job's callback_url delivery.
+    endpoint: fields.ForeignKeyNullableRelation[WebhookEndpoint] = fields.ForeignKeyField(
+        "models.WebhookEndpoint", related_name="deliveries", on_delete=fields.CASCADE, null=True
+    )
+    job: fields.ForeignKeyNullableRelation[Job] = fields.ForeignKeyField(
+        "models.Job", related_name="webhook_deliveries", on_delete=fields.SET_NULL, null=True
+    )
+    url = fields.CharField(max_length=2048)
+    event_type = fields.CharField(max_length=64)
+    # The `webhook-id` header: the same on every attempt, so receivers can deduplicate.
+    msg_id = fields.CharField(max_length=64, unique=True)
+    payload: dict[str, object] = fields.JSONField()
+    status = fields.CharEnumField(DeliveryStatus, max_length=16, default=DeliveryStatus.PENDING)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(null=True)
+    # A sender holds the delivery until then, so a duplicate task or the sweeper skips it.
+    locked_until = fields.DatetimeField(null=True)
+    last_status_code = fields.IntField(null=True)
+    last_error = fields.TextField(null=True)
+    delivered_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "webhook_deliveries"
+        indexes = (("status", "next_attempt_at"), ("endpoint_id", "created_at"))
+
+
+class WebhookAttempt(Model):
+    """One HTTP request of a delivery and what came of it."""
+
+    id = fields.BigIntField(primary_key=True)
+    delivery: fields.ForeignKeyRelation[WebhookDelivery] = fields.ForeignKeyField(
+        "models.WebhookDelivery", related_name="attempt_log", on_delete=fields.CASCADE
+    )
+    number = fields.IntField()
+    started_at = fields.DatetimeField()
+    duration_ms = fields.IntField()
+    status_code = fields.IntField(null=True)
+    error = fields.TextField(null=True)
+    # The start of the response body, for the user's debugging.
+    response_excerpt = fields.TextField(null=True)
+
+    class Meta:
+        table = "webhook_attempts"
+        unique_together = (("delivery", "number"),)
+
+
+class AuditEvent(Model):
+    """A security event: sign-in failures, password changes, API key and webhook changes."""
+
+    id = fields.BigIntField(primary_key=True)
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="audit_events", on_delete=fields.SET_NULL, null=True
+    )
+    action = fields.CharField(max_length=64)
+    ip = fields.CharField(max_length=64, null=True)
+    details: dict[str, object] = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        table = "audit_events"
+        indexes = (("user_id", "created_at"),)

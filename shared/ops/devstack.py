@@ -12,7 +12,7 @@ import sys
 import time
 from types import FrameType
 
-from shared.contracts import ALL_QUEUES
+from shared.contracts import ANALYSIS_QUEUES
 from shared.logging import configure_logging
 from shared.ops.migrate import migrate
 from shared.ops.preflight import PreflightError, run_preflight
@@ -33,7 +33,7 @@ def commands(settings: Settings) -> dict[str, list[str]]:
         ],
         "worker": [
             python, "-m", "celery", "-A", "worker.celery_app", "worker",
-            "--queues", ",".join(ALL_QUEUES), "--beat", "--schedule", str(beat_schedule),
+            "--queues", ",".join(ANALYSIS_QUEUES), "--beat", "--schedule", str(beat_schedule),
             "--loglevel", settings.log_level, "--hostname", "worker@%h",
         ],
         "flower": [

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.contracts import ALL_QUEUES
+from shared.contracts import ANALYSIS_QUEUES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,7 +48,7 @@ class LocalStack:
     def start_worker(self, name: str = "worker") -> None:
         command = [
             sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
-            "--queues", ",".join(ALL_QUEUES), "--concurrency", "1", "--loglevel", "INFO",
+            "--queues", ",".join(ANALYSIS_QUEUES), "--concurrency", "1", "--loglevel", "INFO",
             "--hostname", f"{name}-{os.getpid()}@%h",
         ]  # fmt: skip
         self._spawn(name, command)
