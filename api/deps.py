@@ -2,31 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
+from uuid import UUID
 
 import redis.asyncio as aioredis
 from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
+from api import ratelimit
+from api.api_keys import service as api_keys
 from api.auth.security import decode_token
 from shared.db.models import User
-from shared.errors import AuthenticationError
+from shared.errors import AuthenticationError, ForbiddenError
 from shared.repositories import users as users_repo
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/signin", auto_error=False)
+api_key_scheme = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    description="an API key from POST /api/v1/api-keys; acts as its owner",
+)
 
-
-async def current_user(token: Annotated[str | None, Depends(oauth2_scheme)]) -> User:
-    if not token:
-        raise AuthenticationError("not authenticated: send Authorization: Bearer <access token>")
-    claims = decode_token(token, "access")
-    user = await users_repo.get_active(claims.sub)
-    if user is None:
-        raise AuthenticationError("invalid access token")
-    return user
-
-
-CurrentUser = Annotated[User, Depends(current_user)]
+AuthMethod = Literal["bearer", "api_key"]
 
 
 def redis_client(request: Request) -> aioredis.Redis:
@@ -35,3 +32,54 @@ def redis_client(request: Request) -> aioredis.Redis:
 
 
 RedisClient = Annotated[aioredis.Redis, Depends(redis_client)]
+
+
+def _note_caller(
+    request: Request, user_id: UUID, method: AuthMethod, api_key_id: UUID | None = None
+) -> None:
+    """Who is calling, for the access log (api/access_log.py reads the request state)."""
+    request.state.user_id = str(user_id)
+    request.state.auth_method = method
+    request.state.api_key_id = str(api_key_id) if api_key_id else None
+
+
+async def current_user(
+    request: Request,
+    redis: RedisClient,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> User:
+    """The caller, from a bearer access token or else an X-API-Key. Counts the request against
+    the user's or the key's rate limit before anything reaches the database."""
+    if token:
+        claims = decode_token(token, "access")
+        _note_caller(request, claims.sub, "bearer")
+        await ratelimit.hit(redis, ratelimit.PER_USER, str(claims.sub))
+        user = await users_repo.get_active(claims.sub)
+        if user is None:
+            raise AuthenticationError("invalid access token")
+        return user
+    if api_key:
+        key_hash = api_keys.hash_key(api_key)
+        await ratelimit.hit(redis, ratelimit.PER_API_KEY, key_hash[:32])
+        key = await api_keys.authenticate(key_hash)
+        _note_caller(request, key.owner.id, "api_key", key.id)
+        await api_keys.mark_used(key)
+        return key.owner
+    raise AuthenticationError(
+        "not authenticated: send Authorization: Bearer <access token> or X-API-Key: <API key>"
+    )
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+async def signed_in_user(request: Request, user: CurrentUser) -> User:
+    """The caller, when they authenticated with a bearer token: a leaked API key must not be
+    able to mint keys that outlive its revocation."""
+    if request.state.auth_method != "bearer":
+        raise ForbiddenError("an API key cannot do this; sign in and use a bearer access token")
+    return user
+
+
+SignedInUser = Annotated[User, Depends(signed_in_user)]

@@ -44,8 +44,8 @@ def describe_fields(fields: list[dict[str, str]]) -> str:
 
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-    return error_response(exc.status_code, exc.code, exc.detail, headers, **exc.extra)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
+    return error_response(exc.status_code, exc.code, exc.detail, headers | exc.headers, **exc.extra)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

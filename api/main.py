@@ -7,15 +7,23 @@ from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
 from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from tortoise.contrib.fastapi import RegisterTortoise
 
+from api.access_log import AccessLogMiddleware
+from api.api_keys.router import router as api_keys_router
 from api.auth.router import router as auth_router
 from api.errors import install_error_handlers
 from api.health.router import router as health_router
 from api.jobs.router import router as jobs_router
+from api.metrics.middleware import HttpMetricsMiddleware
+from api.metrics.router import router as metrics_router
+from api.metrics.service import ApiMetrics
 from api.models.router import router as models_router
+from api.ratelimit import IpRateLimitMiddleware
 from api.users.router import router as users_router
 from api.watchlist.router import router as watchlist_router
+from api.webhooks.router import router as webhooks_router
 from shared.db.config import tortoise_config
 from shared.logging import configure_logging
 from shared.settings import get_settings
@@ -30,6 +38,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with RegisterTortoise(app, config=tortoise_config(), generate_schemas=False):
         yield
     await app.state.redis.aclose()
+    app.state.metrics.close()
 
 
 def create_app() -> FastAPI:
@@ -41,17 +50,36 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # Middleware added first runs innermost: the access log sees every answer, CORS headers
+    # reach 429s too.
+    app.add_middleware(IpRateLimitMiddleware)
     api = APIRouter(prefix=API_PREFIX)
     for router in (
         auth_router,
         users_router,
+        api_keys_router,
         jobs_router,
         watchlist_router,
+        webhooks_router,
         health_router,
         models_router,
     ):
         api.include_router(router)
     app.include_router(api)
+    app.include_router(metrics_router)
+    app.state.metrics = ApiMetrics(get_settings().redis_url)
+    app.add_middleware(HttpMetricsMiddleware, metrics=app.state.metrics, router=app.router)
+    cors_origins = get_settings().cors_origins
+    if cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=cors_origins,
+            allow_credentials=False,
+            allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+            expose_headers=["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining"],
+        )
+    app.add_middleware(AccessLogMiddleware)
     return app
 
 

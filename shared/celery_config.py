@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-from shared.contracts import JOBS_SWEEP, MAINTENANCE_QUEUE, TASK_QUEUES
+from shared.contracts import JOBS_SWEEP, MAINTENANCE_QUEUE, TASK_QUEUES, WEBHOOKS_SWEEP
 from shared.settings import get_settings
 
 
@@ -31,6 +31,8 @@ def make_celery(name: str) -> Celery:
         enable_utc=True,
         beat_schedule={
             "sweep-jobs": {"task": JOBS_SWEEP, "schedule": settings.sweep_interval_s},
+            # Re-sends webhook deliveries whose message was lost or whose sender died.
+            "sweep-webhooks": {"task": WEBHOOKS_SWEEP, "schedule": settings.sweep_interval_s},
         },
     )
     return app

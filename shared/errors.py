@@ -9,10 +9,17 @@ class AppError(Exception):
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.extra = extra or {}
+        self.headers = headers or {}
 
 
 class NotFoundError(AppError):
@@ -35,6 +42,11 @@ class AuthenticationError(AppError):
     code = "not_authenticated"
 
 
+class ForbiddenError(AppError):
+    status_code = 403
+    code = "forbidden"
+
+
 class PayloadTooLargeError(AppError):
     status_code = 413
     code = "payload_too_large"
@@ -48,6 +60,13 @@ class UnsupportedMediaTypeError(AppError):
 class UnprocessableError(AppError):
     status_code = 422
     code = "unprocessable"
+
+
+class RateLimitedError(AppError):
+    """Carries Retry-After and X-RateLimit-* in `headers`."""
+
+    status_code = 429
+    code = "rate_limited"
 
 
 class ServiceUnavailableError(AppError):

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.params import DETECTOR_KINDS
 from shared.plates import DEFAULT_PLATE_FORMATS, check_formats
+from shared.webhooks.destinations import parse_allow_list
 
 PLACEHOLDER_SECRETS = frozenset({"change-me", "changeme", "secret", ""})
 MB = 1024 * 1024
@@ -98,7 +99,7 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_backoff_base_s: float = Field(default=5.0, gt=0)
     webhook_backoff_max_s: float = Field(default=6 * 3600.0, gt=0)
-    # An endpoint is disabled after this many deliveries in a row exhausted their attempts.
+    # An endpoint is disabled after this many deliveries in a row failed for good.
     webhook_disable_after: int = Field(default=5, ge=1)
     # At most one job.progress webhook per job per this many seconds.
     webhook_progress_interval_s: float = Field(default=10.0, gt=0)
@@ -107,10 +108,16 @@ class Settings(BaseSettings):
     webhook_allowed_networks: list[str] = Field(default_factory=list)
     webhook_concurrency: int = Field(default=4, ge=1)
 
-    @field_validator("plate_region", mode="before")
+    @field_validator("plate_region", "metrics_token", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _check_webhook_allowed_networks(cls, entries: list[str]) -> list[str]:
+        parse_allow_list(entries)
+        return entries
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 import yaml
 
+from shared.contracts import ANALYSIS_QUEUES, WEBHOOK_QUEUE
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 REQUIRED_ENV = {"VIGIL_SECRET_KEY": "compose-test-secret", "VIGIL_FLOWER_PASSWORD": "compose-test"}
-SERVICES = {"postgres", "redis", "api", "worker", "beat", "flower"}
+SERVICES = {"postgres", "redis", "api", "worker", "webhooks", "beat", "flower"}
 ML_PACKAGES = ("torch", "ultralytics", "opencv", "cv2")
 
 
@@ -99,6 +101,34 @@ def test_compose_config_resolves() -> None:
         services["flower"]["environment"]["FLOWER_BASIC_AUTH"]
         == f"admin:{REQUIRED_ENV['VIGIL_FLOWER_PASSWORD']}"
     )
+
+
+def test_workers_split_the_queues() -> None:
+    """The analysis worker (the image's default command) takes the analysis queues, the webhook
+    sender the webhook queue alone; both see the webhook allow-list the API checks with."""
+    done = _compose_config(
+        _compose_env(**REQUIRED_ENV, VIGIL_WEBHOOK_ALLOWED_NETWORKS='["10.1.0.0/16"]')
+    )
+    assert done.returncode == 0, done.stderr
+    services: dict[str, Any] = yaml.safe_load(done.stdout)["services"]
+
+    cmd = re.search(r"^CMD (\[.*\])$", (REPO_ROOT / "Dockerfile.worker").read_text(), re.M)
+    assert cmd, "Dockerfile.worker has no exec-form CMD"
+    default = yaml.safe_load(cmd.group(1))
+    assert "command" not in services["worker"]
+    assert default[default.index("--queues") + 1].split(",") == list(ANALYSIS_QUEUES)
+    assert "worker.celery_app" in default
+
+    sender = services["webhooks"]
+    command = sender["command"]
+    assert command[:4] == ["celery", "-A", "worker.webhook_app", "worker"]
+    assert command[command.index("--queues") + 1] == WEBHOOK_QUEUE
+    assert command[command.index("--concurrency") + 1] == "4"
+    assert sender["build"]["dockerfile"] == "Dockerfile.worker"
+    assert "worker.webhook_app" in " ".join(sender["healthcheck"]["test"])
+    for name in ("api", "webhooks"):
+        env = services[name]["environment"]
+        assert env["VIGIL_WEBHOOK_ALLOWED_NETWORKS"] == '["10.1.0.0/16"]', name
 
 
 def test_compose_config_requires_secret_key() -> None:

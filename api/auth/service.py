@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from fastapi import Request
 from tortoise.exceptions import IntegrityError
 
+from api.audit import audit
 from api.auth.schemas import SignupCreate, TokenPair
 from api.auth.security import decode_token, hash_password, issue_token, verify_password
 from shared.db.models import User
@@ -14,26 +16,37 @@ from shared.errors import AppError, AuthenticationError, ConflictError
 from shared.repositories import users as repo
 from shared.settings import get_settings
 
+MAX_EMAIL_LENGTH = 320
+
 
 class InvalidPasswordError(AppError):
     status_code = 400
     code = "invalid_password"
 
 
-async def signup(data: SignupCreate) -> User:
+async def signup(request: Request, data: SignupCreate) -> User:
     if await repo.get_by_email(data.email):
         raise ConflictError("an account with this email already exists")
     try:
-        return await repo.create(data.email, hash_password(data.password), data.full_name)
+        user = await repo.create(data.email, hash_password(data.password), data.full_name)
     except IntegrityError as exc:  # two sign-ups racing for one email
         raise ConflictError("an account with this email already exists") from exc
+    await audit(request, "signup", user.id)
+    return user
 
 
-async def authenticate(email: str, password: str) -> User:
+async def authenticate(request: Request, email: str, password: str) -> User:
     user = await repo.get_by_email(email)
+    # The form field is unbounded; no address is longer.
+    attempted = email.lower()[:MAX_EMAIL_LENGTH]
     if not verify_password(password, user.password_hash if user else None) or user is None:
+        reason = "wrong_password" if user else "unknown_email"
+        await audit(
+            request, "signin_failed", user.id if user else None, email=attempted, reason=reason
+        )
         raise AuthenticationError("incorrect email or password")
     if not user.is_active:
+        await audit(request, "signin_failed", user.id, email=attempted, reason="account_disabled")
         raise AuthenticationError("this account is disabled")
     return user
 
@@ -49,7 +62,7 @@ async def issue_pair(user_id: uuid.UUID, family_id: uuid.UUID | None = None) -> 
     )
 
 
-async def refresh(refresh_token: str) -> TokenPair:
+async def refresh(request: Request, refresh_token: str) -> TokenPair:
     claims = decode_token(refresh_token, "refresh")
     now = datetime.now(UTC)
     used = await repo.use_refresh_token(claims.jti, claims.sub, now)
@@ -58,6 +71,7 @@ async def refresh(refresh_token: str) -> TokenPair:
         if known is not None and (known.used_at is not None or known.revoked_at is not None):
             # A rotated-out token came back: it may have been stolen. End the whole session.
             await repo.revoke_family(known.family_id, now)
+            await audit(request, "refresh_token_reuse", claims.sub, family_id=str(known.family_id))
             raise AuthenticationError("refresh token already used; sign in again")
         raise AuthenticationError("refresh token expired or unknown; sign in again")
     if await repo.get_active(claims.sub) is None:
@@ -65,7 +79,8 @@ async def refresh(refresh_token: str) -> TokenPair:
     return await issue_pair(claims.sub, used.family_id)
 
 
-async def change_password(user: User, current: str, new: str) -> None:
+async def change_password(request: Request, user: User, current: str, new: str) -> None:
     if not verify_password(current, user.password_hash):
         raise InvalidPasswordError("the current password is incorrect")
     await repo.change_password(user, hash_password(new), datetime.now(UTC))
+    await audit(request, "password_changed", user.id)

@@ -3,12 +3,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
 from api.deps import CurrentUser, RedisClient
-from api.jobs import service
+from api.jobs import batch, events, service
 from api.jobs.dependencies import OwnedJob
-from api.jobs.schemas import ImageResult, JobAccepted, JobList, JobResults, JobStatusRead
+from api.jobs.schemas import (
+    BatchAccepted,
+    ImageResult,
+    JobAccepted,
+    JobList,
+    JobResults,
+    JobStatusRead,
+)
 from shared.db.enums import JobKind, JobStatus
 from shared.repositories import jobs as repo
 from shared.settings import get_settings
@@ -30,6 +37,12 @@ UPLOAD_BODY: dict[str, Any] = {
                             "description": "JSON object of JobParams, e.g. "
                             '{"confidence_threshold": 0.4, "classes": ["person"]}',
                         },
+                        "callback_url": {
+                            "type": "string",
+                            "description": "where to send this job's job.completed / "
+                            "job.failed webhook, signed with the account's callback secret "
+                            "(POST /api/v1/webhooks/callback-secret)",
+                        },
                     },
                 }
             }
@@ -49,6 +62,7 @@ PageSize = Annotated[int, Query(ge=1, le=500)]
 )
 async def process_image(request: Request, user: CurrentUser, redis: RedisClient) -> Any:
     job = await service.create_job(request, user, JobKind.IMAGE)
+    request.state.job_id = str(job.id)  # for the access log
     job = await service.enqueue_and_wait(job, redis, get_settings().image_wait_s)
     if not job.status.is_terminal:
         return JSONResponse(
@@ -59,6 +73,7 @@ async def process_image(request: Request, user: CurrentUser, redis: RedisClient)
 
 async def _submit_video(request: Request, user: CurrentUser) -> JobAccepted:
     job = await service.create_job(request, user, JobKind.VIDEO)
+    request.state.job_id = str(job.id)  # for the access log
     await service.enqueue(job)
     return service.accepted(job)
 
@@ -80,6 +95,47 @@ router.add_api_route(
     summary="Process video (seed 002 alias)",
 )
 
+BATCH_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["files"],
+                    "properties": {
+                        "files": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "images and/or videos, one `files` part each",
+                        },
+                        "params": {
+                            "type": "string",
+                            "description": "JSON object of JobParams, applied to every file",
+                        },
+                        "callback_url": {
+                            "type": "string",
+                            "description": "receives job.completed and job.failed of every job",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/process/batch",
+    status_code=status.HTTP_202_ACCEPTED,
+    openapi_extra=BATCH_BODY,
+    responses={422: {"description": "bad params, or no file could be accepted (no_valid_files)"}},
+)
+async def process_batch(request: Request, user: CurrentUser) -> BatchAccepted:
+    """One job per file, all with the same params. A bad file is reported in its item and
+    does not stop the others."""
+    return await batch.create_batch(request, user)
+
 
 @router.get("/jobs")
 async def list_jobs(
@@ -97,6 +153,19 @@ async def list_jobs(
 @router.get("/jobs/{job_id}/status")
 async def job_status(job: OwnedJob) -> JobStatusRead:
     return service.status_read(job)
+
+
+@router.get(
+    "/jobs/{job_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "server-sent events"}},
+)
+async def job_events(job: OwnedJob, redis: RedisClient) -> StreamingResponse:
+    """Live progress: `status` (the current status), then `progress` and `status` events as the
+    worker sends them, `: keepalive` comments every 15 s, and `end` once the job has finished."""
+    return StreamingResponse(
+        events.job_events(job.id, redis), media_type="text/event-stream", headers=events.HEADERS
+    )
 
 
 async def _results(job: OwnedJob, page: Page = 1, page_size: PageSize = 100) -> JobResults:

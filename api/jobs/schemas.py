@@ -114,3 +114,26 @@ class JobResults(BaseModel):
     annotated_url: str | None = None
     frames: list[FrameRead]
     pagination: Pagination
+
+
+class BatchJobAccepted(BaseModel):
+    index: int = Field(description="position of the file among the `files` parts, from 0")
+    filename: str | None
+    job_id: UUID
+    kind: JobKind
+    status: JobStatus
+    status_url: str
+    results_url: str
+
+
+class BatchItemRejected(BaseModel):
+    index: int = Field(description="position of the file among the `files` parts, from 0")
+    filename: str | None
+    error: str = Field(description="unsupported_media_type, payload_too_large or unprocessable")
+    detail: str
+
+
+class BatchAccepted(BaseModel):
+    accepted: int
+    rejected: int
+    jobs: list[BatchJobAccepted | BatchItemRejected] = Field(description="one item per file")

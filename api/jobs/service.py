@@ -25,6 +25,7 @@ from api.jobs.schemas import (
 )
 from api.jobs.upload import discard_on_error, receive_upload
 from api.jobs.validation import inspect_media, parse_params
+from api.webhooks.service import CALLBACK_URL_FIELD, callback_url_for
 from shared import storage
 from shared.contracts import DetectionRead, FrameMetricsRead, FrameRead
 from shared.db.enums import JobKind, JobStatus
@@ -68,9 +69,15 @@ async def create_job(request: Request, user: User, kind: JobKind) -> Job:
     upload = await receive_upload(request, kind, limit)
     with discard_on_error(upload):
         params = parse_params(upload.fields)
+        callback_url = await callback_url_for(user, upload.fields.get(CALLBACK_URL_FIELD))
         media = await run_in_threadpool(inspect_media, upload)
         return await repo.create(
-            user.id, kind, params.model_dump(mode="json"), upload.relative_path, media
+            user.id,
+            kind,
+            params.model_dump(mode="json"),
+            upload.relative_path,
+            media,
+            callback_url=callback_url,
         )
 
 

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.db.models import User
+from shared.db.models import AuditEvent, User
 
 
 class UserRead(BaseModel):
@@ -32,3 +33,28 @@ class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     full_name: str | None = Field(default=None, max_length=200)
+
+
+class AuditEventRead(BaseModel):
+    id: int
+    action: str = Field(examples=["signin_failed"])
+    ip: str | None = Field(description="the client's address as the API saw it")
+    details: dict[str, Any]
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, event: AuditEvent) -> AuditEventRead:
+        return cls(
+            id=event.id,
+            action=event.action,
+            ip=event.ip,
+            details=dict(event.details),
+            created_at=event.created_at,
+        )
+
+
+class AuditEventList(BaseModel):
+    items: list[AuditEventRead]
+    total: int
+    page: int
+    page_size: int

@@ -1,1 +1,76 @@
-"""Python client of the Vigil API."""
+"""Python client (sync and asyncio) of the Vigil API, and the `vigil` command line."""
+
+from vigil_sdk.async_client import AsyncClient
+from vigil_sdk.client import Client
+from vigil_sdk.errors import (
+    AuthenticationError,
+    ConflictError,
+    GoneError,
+    JobTimeoutError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+    ValidationError,
+    VigilError,
+)
+from vigil_sdk.models import (
+    ApiKey,
+    ApiKeyCreated,
+    BatchItem,
+    BatchResult,
+    Detection,
+    Frame,
+    ImageResult,
+    JobAccepted,
+    JobResults,
+    JobStatus,
+    JobSummary,
+    Page,
+    TokenPair,
+    User,
+    WatchlistEntry,
+    Webhook,
+    WebhookCreated,
+    WebhookDelivery,
+    WebhookDeliveryDetail,
+)
+from vigil_sdk.signatures import WebhookVerificationError, verify_webhook
+from vigil_sdk.sse import ServerEvent
+from vigil_sdk.version import __version__
+
+__all__ = [
+    "ApiKey",
+    "ApiKeyCreated",
+    "AsyncClient",
+    "AuthenticationError",
+    "BatchItem",
+    "BatchResult",
+    "Client",
+    "ConflictError",
+    "Detection",
+    "Frame",
+    "GoneError",
+    "ImageResult",
+    "JobAccepted",
+    "JobResults",
+    "JobStatus",
+    "JobSummary",
+    "JobTimeoutError",
+    "NotFoundError",
+    "Page",
+    "RateLimitedError",
+    "ServerError",
+    "ServerEvent",
+    "TokenPair",
+    "User",
+    "ValidationError",
+    "VigilError",
+    "WatchlistEntry",
+    "Webhook",
+    "WebhookCreated",
+    "WebhookDelivery",
+    "WebhookDeliveryDetail",
+    "WebhookVerificationError",
+    "__version__",
+    "verify_webhook",
+]

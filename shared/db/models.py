@@ -155,7 +155,7 @@ class WebhookEndpoint(Model):
     secret = fields.CharField(max_length=100)
     is_active = fields.BooleanField(default=True)
     disabled_reason = fields.CharField(max_length=500, null=True)
-    # Deliveries in a row that exhausted their attempts; reset by any success.
+    # Deliveries in a row that failed for good (out of attempts, refused, 4xx); reset by a success.
     failure_streak = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

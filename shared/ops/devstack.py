@@ -1,5 +1,5 @@
 """`make run`: preflight, create the database, migrate, then run the API, one worker (with
-the sweeper's beat) and Flower in the foreground until Ctrl-C stops all three."""
+the sweepers' beat), the webhook sender and Flower in the foreground until Ctrl-C stops them."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import sys
 import time
 from types import FrameType
 
-from shared.contracts import ANALYSIS_QUEUES
+from shared.contracts import ANALYSIS_QUEUES, WEBHOOK_QUEUE
 from shared.logging import configure_logging
 from shared.ops.migrate import migrate
 from shared.ops.preflight import PreflightError, run_preflight
@@ -35,6 +35,11 @@ def commands(settings: Settings) -> dict[str, list[str]]:
             python, "-m", "celery", "-A", "worker.celery_app", "worker",
             "--queues", ",".join(ANALYSIS_QUEUES), "--beat", "--schedule", str(beat_schedule),
             "--loglevel", settings.log_level, "--hostname", "worker@%h",
+        ],
+        "webhooks": [
+            python, "-m", "celery", "-A", "worker.webhook_app", "worker",
+            "--queues", WEBHOOK_QUEUE, "--concurrency", str(settings.webhook_concurrency),
+            "--loglevel", settings.log_level, "--hostname", "webhooks@%h",
         ],
         "flower": [
             python, "-m", "celery", "-A", "worker.celery_app", "flower",

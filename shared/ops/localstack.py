@@ -1,5 +1,5 @@
-"""Starts a real API and a real worker as subprocesses with given settings, for the test
-suite and the benchmarks (`make run` is the interactive equivalent)."""
+"""Starts a real API, a real worker and the webhook sender as subprocesses with given settings,
+for the test suite and the benchmarks (`make run` is the interactive equivalent)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.contracts import ANALYSIS_QUEUES
+from shared.contracts import ANALYSIS_QUEUES, WEBHOOK_QUEUE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,6 +49,15 @@ class LocalStack:
         command = [
             sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
             "--queues", ",".join(ANALYSIS_QUEUES), "--concurrency", "1", "--loglevel", "INFO",
+            "--hostname", f"{name}-{os.getpid()}@%h",
+        ]  # fmt: skip
+        self._spawn(name, command)
+
+    def start_webhook_worker(self, name: str = "webhooks") -> None:
+        """The webhook sender: the light app on the `webhooks` queue alone."""
+        command = [
+            sys.executable, "-m", "celery", "-A", "worker.webhook_app", "worker",
+            "--queues", WEBHOOK_QUEUE, "--concurrency", "2", "--loglevel", "INFO",
             "--hostname", f"{name}-{os.getpid()}@%h",
         ]  # fmt: skip
         self._spawn(name, command)
@@ -113,6 +122,7 @@ def running_stack(env: dict[str, str], log_dir: Path, beat: bool = True) -> Iter
     stack = LocalStack(env, log_dir)
     try:
         stack.start_worker()
+        stack.start_webhook_worker()
         if beat:
             stack.start_beat()
         stack.start_api()

@@ -4,7 +4,7 @@ finish, sweep)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -13,8 +13,11 @@ from tortoise.expressions import F
 from tortoise.timezone import now as utcnow
 from tortoise.transactions import in_transaction
 
+from shared.contracts import EVENT_JOB_COMPLETED, EVENT_JOB_FAILED, EVENT_WATCHLIST_MATCH
 from shared.db.enums import JobKind, JobStatus
 from shared.db.models import Job, JobFrame
+from shared.repositories import webhooks
+from shared.webhooks import events
 
 
 @dataclass(frozen=True)
@@ -31,9 +34,15 @@ async def create(
     params: dict[str, Any],
     media_path: str,
     media: dict[str, Any],
+    callback_url: str | None = None,
 ) -> Job:
     return await Job.create(
-        owner_id=owner_id, kind=kind, params=params, media_path=media_path, media=media
+        owner_id=owner_id,
+        kind=kind,
+        params=params,
+        media_path=media_path,
+        media=media,
+        callback_url=callback_url,
     )
 
 
@@ -139,13 +148,40 @@ async def write_progress(
     return True
 
 
+@dataclass(frozen=True)
+class Finished:
+    """A job this attempt finished, and the webhook deliveries written with its final state,
+    to enqueue now that they are committed."""
+
+    deliveries: list[UUID] = field(default_factory=list)
+
+
+async def _outcome_deliveries(conn: Any, job_id: UUID) -> list[UUID]:
+    """The outbox rows of the job's final state: job.completed (and a plate.watchlist_match per
+    watchlist match) or job.failed."""
+    job = await Job.filter(id=job_id).using_db(conn).first()
+    if job is None:
+        return []
+    if job.status is JobStatus.FAILED:
+        return await webhooks.add_job_deliveries(
+            conn, job, EVENT_JOB_FAILED, events.job_finished(job)
+        )
+    ids = await webhooks.add_job_deliveries(
+        conn, job, EVENT_JOB_COMPLETED, events.job_finished(job)
+    )
+    for match in events.watchlist_matches(job):
+        ids += await webhooks.add_job_deliveries(conn, job, EVENT_WATCHLIST_MATCH, match)
+    return ids
+
+
 async def complete(
     job_id: UUID, attempt: int, frames: Sequence[FrameRecord], **result: Any
-) -> bool:
+) -> Finished | None:
+    """Store the last frames and the result; None when the job is no longer this attempt's."""
     now = utcnow()
     async with in_transaction() as conn:
         if not await _lock_if_ours(job_id, attempt, conn):
-            return False
+            return None
         await _upsert_frames(job_id, frames, conn)
         await (
             Job.filter(id=job_id)
@@ -161,24 +197,32 @@ async def complete(
                 **result,
             )
         )
-    return True
+        return Finished(await _outcome_deliveries(conn, job_id))
 
 
-async def fail(job_id: UUID, error: str, attempt: int | None = None) -> bool:
-    """Mark a job failed; with an attempt number, only if that attempt still owns it."""
+async def fail(job_id: UUID, error: str, attempt: int | None = None) -> Finished | None:
+    """Mark a job failed; with an attempt number, only if that attempt still owns it. None when
+    there was nothing to fail (finished, deleted or taken over)."""
     now = utcnow()
-    query = Job.filter(id=job_id, status__in=[JobStatus.QUEUED, JobStatus.PROCESSING])
-    if attempt is not None:
-        query = query.filter(attempts=attempt)
-    updated = await query.update(
-        status=JobStatus.FAILED,
-        error=error,
-        estimated_completion=None,
-        finished_at=now,
-        updated_at=now,
-        media_path=None,
-    )
-    return bool(updated)
+    async with in_transaction() as conn:
+        query = Job.filter(id=job_id, status__in=[JobStatus.QUEUED, JobStatus.PROCESSING])
+        if attempt is not None:
+            query = query.filter(attempts=attempt)
+        if await query.using_db(conn).select_for_update().only("id").first() is None:
+            return None
+        await (
+            Job.filter(id=job_id)
+            .using_db(conn)
+            .update(
+                status=JobStatus.FAILED,
+                error=error,
+                estimated_completion=None,
+                finished_at=now,
+                updated_at=now,
+                media_path=None,
+            )
+        )
+        return Finished(await _outcome_deliveries(conn, job_id))
 
 
 async def expire_annotated(now: datetime) -> list[str]:
@@ -202,6 +246,8 @@ async def expire_annotated(now: datetime) -> list[str]:
 class SweepResult:
     requeue: list[tuple[UUID, JobKind]]
     failed: list[tuple[UUID, str | None]]
+    # The job.failed webhook deliveries of `failed`, to enqueue.
+    deliveries: list[UUID] = field(default_factory=list)
 
 
 async def sweep(requeue_after: timedelta, stale_after: timedelta, max_attempts: int) -> SweepResult:
@@ -210,6 +256,7 @@ async def sweep(requeue_after: timedelta, stale_after: timedelta, max_attempts: 
     queued while attempts remain, otherwise they fail. Returns what to re-send and what failed."""
     now = utcnow()
     failed: list[tuple[UUID, str | None]] = []
+    deliveries: list[UUID] = []
     async with in_transaction() as conn:
         stale = (
             await Job.filter(status=JobStatus.PROCESSING, heartbeat_at__lt=now - stale_after)
@@ -230,6 +277,7 @@ async def sweep(requeue_after: timedelta, stale_after: timedelta, max_attempts: 
                     )
                 )
                 failed.append((job.id, job.media_path))
+                deliveries += await _outcome_deliveries(conn, job.id)
             else:
                 await (
                     Job.filter(id=job.id)
@@ -254,6 +302,7 @@ async def sweep(requeue_after: timedelta, stale_after: timedelta, max_attempts: 
                 )
             )
             failed.append((job.id, job.media_path))
+            deliveries += await _outcome_deliveries(conn, job.id)
         # Touching updated_at makes a job that merely waits behind a long queue get re-sent
         # once per interval, not on every sweep.
         waiting = (
@@ -270,4 +319,4 @@ async def sweep(requeue_after: timedelta, stale_after: timedelta, max_attempts: 
             )
     requeue = [(job_id, JobKind(kind)) for job_id, kind in waiting]
     requeue += [(job.id, job.kind) for job in stale if job.attempts < max_attempts]
-    return SweepResult(requeue=requeue, failed=failed)
+    return SweepResult(requeue=requeue, failed=failed, deliveries=deliveries)

@@ -1,17 +1,24 @@
-"""`vigil analyze` runs the pipeline in-process and prints JSON (no services needed)."""
+"""`vigil analyze` runs the pipeline in-process and prints JSON (no services needed). The
+`vigil` console script is the SDK's CLI, which hands `analyze` to worker.cli."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from tests.media import BUS, PEDESTRIANS
 
+VIGIL = [str(Path(sys.executable).with_name("vigil"))]
+EMBEDDED = [sys.executable, "-m", "worker.cli"]
 
-def _vigil(*args: str) -> subprocess.CompletedProcess[str]:
+
+def _vigil(*args: str, command: list[str] = VIGIL) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "worker.cli", *args],
+        [*command, *args],
         capture_output=True,
         text=True,
         timeout=180,
@@ -19,8 +26,9 @@ def _vigil(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_analyze_image_prints_detections() -> None:
-    done = _vigil("analyze", str(BUS), "--param", "classes=person,bus")
+@pytest.mark.parametrize("command", [VIGIL, EMBEDDED], ids=["vigil", "python-m-worker.cli"])
+def test_analyze_image_prints_detections(command: list[str]) -> None:
+    done = _vigil("analyze", str(BUS), "--param", "classes=person,bus", command=command)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["kind"] == "image"

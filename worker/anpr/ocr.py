@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from shared import metrics
 from shared.settings import get_settings
 from worker.errors import ModelUnavailableError
 
@@ -142,5 +143,7 @@ def get_engine(name: str) -> OcrEngine:
         engine = EasyOcrEngine(easyocr_dir())
     else:
         raise ValueError(f"unknown OCR engine {name!r} (rapidocr, easyocr)")
-    logger.info("OCR engine %s loaded in %.2fs", name, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    logger.info("OCR engine %s loaded in %.2fs", name, seconds)
+    metrics.record_model_load(name, seconds)
     return engine

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import yaml
 
+from shared import metrics
 from shared.settings import get_settings
 from worker.errors import ModelUnavailableError
 
@@ -120,7 +121,7 @@ def load_yolo(name: str) -> YOLO:
         model.predict(np.zeros((64, 64, 3), dtype=np.uint8), verbose=False)
     except Exception as exc:
         raise ModelUnavailableError(f"could not load model {name!r}: {exc}") from exc
-    logger.info(
-        "loaded model %s (%s) in %.2fs", name, model_format(path), time.perf_counter() - started
-    )
+    seconds = time.perf_counter() - started
+    logger.info("loaded model %s (%s) in %.2fs", name, model_format(path), seconds)
+    metrics.record_model_load(name, seconds)
     return model

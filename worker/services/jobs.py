@@ -16,9 +16,10 @@ from uuid import UUID
 from billiard.exceptions import SoftTimeLimitExceeded
 from tortoise.timezone import now as utcnow
 
-from shared import storage
+from shared import metrics, storage
 from shared.db.enums import JobKind, JobStatus
 from shared.db.models import Job
+from shared.enqueue import enqueue_deliveries
 from shared.params import JobParams
 from shared.repositories import jobs as repo
 from shared.repositories import watchlist
@@ -29,6 +30,7 @@ from worker.errors import JobLostError, MediaError, ModelUnavailableError
 from worker.runtime import run
 from worker.services.analysis import VideoAnalysis, analyze_image, model_summary
 from worker.services.events import publish
+from worker.services.progress_webhooks import ProgressWebhooks
 
 logger = logging.getLogger(__name__)
 
@@ -80,18 +82,24 @@ def _explain_unclaimed(job_id: UUID, max_attempts: int) -> None:
     if job is None:
         logger.info("job %s: gone before it started", job_id)
     elif job.status is JobStatus.QUEUED and job.attempts >= max_attempts:
-        if run(repo.fail(job_id, f"gave up after {job.attempts} attempts")):
+        failed = run(repo.fail(job_id, f"gave up after {job.attempts} attempts"))
+        if failed:
+            enqueue_deliveries(failed.deliveries)
             storage.delete(job.media_path)
             publish(job_id, "status", status=JobStatus.FAILED)
+            metrics.record_job(job.kind, "failed")
     else:
         logger.info("job %s: already %s; duplicate delivery ignored", job_id, job.status)
 
 
 def _fail(job: Job, message: str) -> None:
-    if run(repo.fail(job.id, message, attempt=job.attempts)):
+    failed = run(repo.fail(job.id, message, attempt=job.attempts))
+    if failed:
+        enqueue_deliveries(failed.deliveries)
         storage.delete_annotated(job.id)
         logger.warning("job %s: failed: %s", job.id, message)
         publish(job.id, "status", status=JobStatus.FAILED, error=message)
+        metrics.record_job(job.kind, "failed")
 
 
 def _watchlist(job: Job, params: JobParams) -> list[WatchEntry]:
@@ -125,7 +133,10 @@ def _run_image(job: Job, path: Path, params: JobParams) -> None:
     if not done:
         storage.delete(annotated)
         raise JobLostError
+    enqueue_deliveries(done.deliveries)
     publish(job.id, "status", status=JobStatus.COMPLETED)
+    seconds = analysis.processing_time
+    metrics.record_job(job.kind, "completed", 1, 1 / seconds if seconds else None)
 
 
 def _run_video(job: Job, path: Path, params: JobParams, interval: float) -> None:
@@ -136,13 +147,14 @@ def _run_video(job: Job, path: Path, params: JobParams, interval: float) -> None
     analysis = VideoAnalysis(path, params, annotated_to=absolute, watchlist=_watchlist(job, params))
     batch: list[FrameRecord] = []
     last_flush = started
+    progress_webhooks = ProgressWebhooks(job)
     # Closing the generator on the way out (a cancelled job) stops the annotated writer.
     with contextlib.closing(analysis.frames()) as frames:
         for record in frames:
             batch.append(record)
             now = time.monotonic()
             if now - last_flush >= interval:
-                _flush_progress(job, analysis, batch, now - started)
+                _flush_progress(job, analysis, batch, now - started, progress_webhooks)
                 batch = []
                 last_flush = now
     elapsed = time.monotonic() - started
@@ -164,11 +176,18 @@ def _run_video(job: Job, path: Path, params: JobParams, interval: float) -> None
     if not done:
         storage.delete(annotated)
         raise JobLostError
+    enqueue_deliveries(done.deliveries)
     publish(job.id, "status", status=JobStatus.COMPLETED)
+    fps = analysis.frames_processed / elapsed if elapsed else None
+    metrics.record_job(job.kind, "completed", analysis.frames_processed, fps)
 
 
 def _flush_progress(
-    job: Job, analysis: VideoAnalysis, batch: list[FrameRecord], elapsed: float
+    job: Job,
+    analysis: VideoAnalysis,
+    batch: list[FrameRecord],
+    elapsed: float,
+    webhooks: ProgressWebhooks,
 ) -> None:
     processed = analysis.frames_processed
     total = analysis.frames_expected
@@ -193,6 +212,12 @@ def _flush_progress(
         job.id,
         "progress",
         status=JobStatus.PROCESSING,
+        progress=round(progress, 2),
+        frames_processed=processed,
+        frames_total=total,
+        processing_speed=round(speed, 3),
+    )
+    webhooks.send(
         progress=round(progress, 2),
         frames_processed=processed,
         frames_total=total,

@@ -8,7 +8,7 @@ from tortoise.timezone import now as utcnow
 from shared import storage
 from shared.contracts import JOBS_SWEEP
 from shared.db.enums import JobStatus
-from shared.enqueue import enqueue_job
+from shared.enqueue import enqueue_deliveries, enqueue_job
 from shared.repositories import jobs as repo
 from shared.settings import get_settings
 from worker.celery_app import app
@@ -30,6 +30,7 @@ def sweep_jobs() -> dict[str, int]:
             max_attempts=settings.job_max_attempts,
         )
     )
+    enqueue_deliveries(result.deliveries)
     for job_id, media_path in result.failed:
         storage.delete(media_path)
         storage.delete_annotated(job_id)

@@ -1,0 +1,84 @@
+"""One JSON line per request on the `vigil.access` logger: method, route template, path,
+status, duration, client address and who called (user, API key, auth method, job).
+
+Pure ASGI rather than BaseHTTPMiddleware, which would buffer streaming responses (the job
+event stream); a stream's line is written when it ends, its duration the stream's. The query
+string, headers and bodies are never logged: they can carry tokens, keys and passwords."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from functools import lru_cache
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger("vigil.access")
+
+
+@lru_cache(maxsize=4)
+def _templates(app: FastAPI) -> dict[int, str]:
+    # Keyed by id: Starlette routes define __eq__ and so cannot be dict keys.
+    return {
+        id(context.original_route): context.path_format
+        for context in iter_route_contexts(app.routes)
+        if context.path_format
+    }
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's full path template (/api/v1/jobs/{job_id}/status), else the raw
+    path. FastAPI's scope["route"] of an included router carries only the router's own part
+    of the path, so the full template comes from the application's route table."""
+    route = scope.get("route")
+    if route is None:
+        return str(scope["path"])
+    return _templates(scope["app"]).get(id(route), str(route.path))
+
+
+def access_record(scope: Scope, status: int, duration_s: float) -> dict[str, Any]:
+    state: dict[str, Any] = scope.get("state", {})
+    client = scope.get("client")
+    return {
+        "method": scope["method"],
+        "route": route_template(scope),
+        "path": scope["path"],
+        "status": status,
+        "duration_ms": round(duration_s * 1000, 1),
+        "ip": client[0] if client else None,
+        "auth": state.get("auth_method"),
+        "user_id": state.get("user_id"),
+        "api_key_id": state.get("api_key_id"),
+        "job_id": scope.get("path_params", {}).get("job_id") or state.get("job_id"),
+    }
+
+
+class AccessLogMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # The request state the endpoints write (api/deps.py) lives in this dict.
+        scope.setdefault("state", {})
+        started = time.perf_counter()
+        # An exception escaping the app becomes a 500 further out.
+        status = 500
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_status)
+        finally:
+            record = access_record(scope, status, time.perf_counter() - started)
+            logger.info("%s", json.dumps(record, default=str))

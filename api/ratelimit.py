@@ -1,0 +1,163 @@
+"""Fixed-window rate limits counted in Redis.
+
+One counter per rule, identity and window: INCR and EXPIRE in one MULTI/EXEC, one round trip.
+A request over the limit gets 429 with Retry-After (the seconds until its window ends). Fixed
+windows let a client send up to twice a limit across a window boundary; that is the price of
+one key and one round trip per check. When Redis is unreachable the limits fail open, with a
+warning: losing the counters must not take the API down with them.
+
+Every API process counts in the same Redis, so the limits hold across replicas; the window
+is taken from each process's clock, so keep them NTP-synchronised."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from fastapi import Request
+from redis.exceptions import RedisError
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.audit import client_ip
+from api.errors import error_response
+from shared.errors import RateLimitedError
+from shared.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+# Monitoring polls these: throttling them would make a busy API look down.
+UNLIMITED_PATHS = frozenset({"/metrics", "/api/v1/health"})
+WARN_EVERY_S = 60.0
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    limit: Callable[[Settings], int]
+    period_s: int
+    # Completes "more than <limit> ..." in the 429's detail.
+    counts: str
+
+
+PER_IP = Rule(
+    "ip",
+    lambda s: s.rate_limit_ip_per_minute,
+    60,
+    "requests per minute from this address",
+)
+PER_USER = Rule(
+    "user",
+    lambda s: s.rate_limit_user_per_minute,
+    60,
+    "requests per minute for this user",
+)
+PER_API_KEY = Rule(
+    "api_key",
+    lambda s: s.rate_limit_api_key_per_minute,
+    60,
+    "requests per minute with this API key",
+)
+AUTH_PER_IP = Rule(
+    "auth",
+    lambda s: s.rate_limit_auth_per_minute,
+    60,
+    "sign-up, sign-in and token-refresh requests per minute from this address",
+)
+SIGNIN_PER_ACCOUNT = Rule(
+    "signin_account",
+    lambda s: s.rate_limit_signin_per_account_per_hour,
+    3600,
+    "sign-in attempts per hour for this account",
+)
+
+
+def window(now: float, period_s: int) -> tuple[int, int]:
+    """The number of the fixed window `now` (unix seconds) falls in, and the whole seconds
+    until that window ends, at least 1 so that a client never retries straight away."""
+    number = int(now // period_s)
+    return number, max(1, math.ceil((number + 1) * period_s - now))
+
+
+class _Warner:
+    """At most one warning a minute while Redis is down, not one per request."""
+
+    def __init__(self) -> None:
+        self.last = -math.inf
+
+    def __call__(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self.last >= WARN_EVERY_S:
+            self.last = now
+            logger.warning("rate limits not enforced: Redis is unreachable (%s)", exc)
+
+
+_warn_unreachable = _Warner()
+
+
+async def hit(redis: aioredis.Redis, rule: Rule, identity: str) -> None:
+    """Count one request of `identity` against `rule`; RateLimitedError once it is over."""
+    settings = get_settings()
+    if not settings.rate_limit_enabled:
+        return
+    limit = rule.limit(settings)
+    number, retry_after = window(time.time(), rule.period_s)
+    key = f"ratelimit:{rule.name}:{identity}:{number}"
+    try:
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            # Refreshed on every hit; the key names its window, so it only lingers a period.
+            pipe.expire(key, rule.period_s)
+            count, _ = await pipe.execute()
+    except (RedisError, OSError) as exc:
+        _warn_unreachable(exc)
+        return
+    if count > limit:
+        raise RateLimitedError(
+            f"too many requests (more than {limit} {rule.counts}); retry in {retry_after} s",
+            headers={
+                "Retry-After": str(retry_after),
+                "X-RateLimit-Limit": str(limit),
+                "X-RateLimit-Remaining": "0",
+            },
+        )
+
+
+def _redis(request: Request) -> aioredis.Redis:
+    client: aioredis.Redis = request.app.state.redis
+    return client
+
+
+async def limit_auth_by_ip(request: Request) -> None:
+    """Route dependency of sign-up, sign-in and token refresh: the brute-force guard."""
+    await hit(_redis(request), AUTH_PER_IP, client_ip(request) or "unknown")
+
+
+async def limit_signin_for_account(request: Request, email: str) -> None:
+    """Every sign-in attempt at one account, from wherever, counts (slow, spread-out guessing)."""
+    # Hashed so that the counters hold no e-mail addresses.
+    digest = hashlib.sha256(email.lower().encode()).hexdigest()[:32]
+    await hit(_redis(request), SIGNIN_PER_ACCOUNT, digest)
+
+
+class IpRateLimitMiddleware:
+    """Counts every request against its client address before routing, so unknown paths and
+    failed authentications count too (pure ASGI: streaming responses pass untouched)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] not in UNLIMITED_PATHS:
+            request = Request(scope)
+            try:
+                await hit(_redis(request), PER_IP, client_ip(request) or "unknown")
+            except RateLimitedError as exc:
+                response = error_response(exc.status_code, exc.code, exc.detail, exc.headers)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -1,0 +1,408 @@
+"""Webhook queries: the API's (endpoints, callback secrets, delivery listings, redelivery) and the
+worker's (the outbox rows written with a job's outcome, claiming a delivery, recording an
+attempt, the sweeper's due deliveries)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import F, Q
+from tortoise.timezone import now as utcnow
+from tortoise.transactions import in_transaction
+
+from shared.contracts import EVENT_JOB_COMPLETED, EVENT_JOB_FAILED
+from shared.db.enums import DeliveryStatus
+from shared.db.models import Job, User, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from shared.errors import ConflictError
+from shared.webhooks.events import envelope
+from shared.webhooks.signing import new_msg_id
+
+MAX_ENDPOINTS_PER_USER = 50
+# Job outcomes also go to the job's own callback_url; progress and plate matches do not.
+CALLBACK_EVENTS = (EVENT_JOB_COMPLETED, EVENT_JOB_FAILED)
+ENDPOINT_DISABLED = "its webhook endpoint is disabled"
+
+
+def _owner_id(job: Job) -> UUID:
+    owner_id: UUID = job.owner_id  # type: ignore[attr-defined]  # Tortoise's FK column
+    return owner_id
+
+
+# --- endpoints ---------------------------------------------------------------------------------
+
+
+async def create_endpoint(
+    owner_id: UUID, url: str, event_types: list[str], description: str | None, secret: str
+) -> WebhookEndpoint:
+    """ConflictError when the owner already has MAX_ENDPOINTS_PER_USER endpoints."""
+    async with in_transaction() as conn:
+        # Locking the owner serialises their concurrent creations, so the count cannot race.
+        await User.filter(id=owner_id).using_db(conn).select_for_update().only("id")
+        if await WebhookEndpoint.filter(owner_id=owner_id).using_db(conn).count() >= (
+            MAX_ENDPOINTS_PER_USER
+        ):
+            raise ConflictError(
+                f"you have {MAX_ENDPOINTS_PER_USER} webhook endpoints, the most allowed; "
+                "delete one first"
+            )
+        return await WebhookEndpoint.create(
+            owner_id=owner_id,
+            url=url,
+            event_types=event_types,
+            description=description,
+            secret=secret,
+            using_db=conn,
+        )
+
+
+async def list_endpoints(owner_id: UUID) -> list[WebhookEndpoint]:
+    return list(await WebhookEndpoint.filter(owner_id=owner_id).order_by("created_at", "id"))
+
+
+async def get_endpoint(owner_id: UUID, endpoint_id: UUID) -> WebhookEndpoint | None:
+    return await WebhookEndpoint.get_or_none(id=endpoint_id, owner_id=owner_id)
+
+
+async def update_endpoint(endpoint: WebhookEndpoint, changes: dict[str, Any]) -> WebhookEndpoint:
+    """Apply url / event_types / description / is_active; re-enabling forgets why the endpoint
+    was disabled and its failure streak, disabling by hand records that."""
+    if changes.get("is_active") is True and not endpoint.is_active:
+        changes = {**changes, "disabled_reason": None, "failure_streak": 0}
+    elif changes.get("is_active") is False and endpoint.is_active:
+        changes = {**changes, "disabled_reason": "disabled by its owner"}
+    if changes:
+        await WebhookEndpoint.filter(id=endpoint.id).update(updated_at=utcnow(), **changes)
+    return await WebhookEndpoint.get(id=endpoint.id)
+
+
+async def delete_endpoint(endpoint_id: UUID) -> None:
+    """Deletes its deliveries too; a sender in the middle of one finds the row gone."""
+    await WebhookEndpoint.filter(id=endpoint_id).delete()
+
+
+async def set_endpoint_secret(endpoint_id: UUID, secret: str) -> None:
+    await WebhookEndpoint.filter(id=endpoint_id).update(secret=secret, updated_at=utcnow())
+
+
+async def set_callback_secret(user_id: UUID, secret: str) -> None:
+    await User.filter(id=user_id).update(callback_secret=secret, updated_at=utcnow())
+
+
+# --- the outbox ----------------------------------------------------------------------------------
+
+
+async def add_job_deliveries(
+    conn: BaseDBAsyncClient, job: Job, event_type: str, data: dict[str, Any]
+) -> list[UUID]:
+    """Outbox rows for one event of `job`, in the caller's transaction: one per active endpoint
+    of the owner subscribed to `event_type`, and one to the job's callback_url for its outcome.
+    Returns their ids, to enqueue once the transaction has committed."""
+    now = utcnow()
+    owner_id = _owner_id(job)
+    payload = envelope(event_type, data)
+    endpoints = await WebhookEndpoint.filter(owner_id=owner_id, is_active=True).using_db(conn)
+    targets: list[tuple[UUID | None, str]] = [
+        (endpoint.id, endpoint.url) for endpoint in endpoints if event_type in endpoint.event_types
+    ]
+    if job.callback_url and event_type in CALLBACK_EVENTS:
+        targets.append((None, job.callback_url))
+    rows = [
+        WebhookDelivery(
+            owner_id=owner_id,
+            endpoint_id=endpoint_id,
+            job_id=job.id,
+            url=url,
+            event_type=event_type,
+            msg_id=new_msg_id(),
+            payload=payload,
+            next_attempt_at=now,
+        )
+        for endpoint_id, url in targets
+    ]
+    if rows:
+        await WebhookDelivery.bulk_create(rows, using_db=conn)
+    return [row.id for row in rows]
+
+
+async def add_event(job: Job, event_type: str, data: dict[str, Any]) -> list[UUID]:
+    """`add_job_deliveries` in a transaction of its own, for events that change no job state
+    (job.progress)."""
+    async with in_transaction() as conn:
+        return await add_job_deliveries(conn, job, event_type, data)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery a sender holds until `lease` (the fencing token `record_attempt` checks)."""
+
+    id: UUID
+    url: str
+    msg_id: str
+    payload: dict[str, Any]
+    # This attempt's number in the current round (a redelivery starts a new round).
+    attempt: int
+    lease: datetime
+    endpoint_id: UUID | None
+    # What to sign with: the endpoint's secret, or the owner's callback secret.
+    secret: str | None
+    # Why not to send at all (a disabled endpoint), or None.
+    refusal: str | None
+
+
+async def claim(delivery_id: UUID, lease: timedelta) -> Claimed | None:
+    """Hold a pending, due, unheld delivery for `lease`; None when it is not one (sent
+    already, not due yet, held by another sender, or deleted)."""
+    now = utcnow()
+    until = now + lease
+    held = await WebhookDelivery.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+        Q(locked_until__isnull=True) | Q(locked_until__lte=now),
+        id=delivery_id,
+        status=DeliveryStatus.PENDING,
+    ).update(locked_until=until)
+    if not held:
+        return None
+    rows = await WebhookDelivery.filter(id=delivery_id).values(
+        "url", "msg_id", "payload", "attempts", "endpoint_id", "owner_id"
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    secret: str | None
+    refusal: str | None = None
+    if row["endpoint_id"] is not None:
+        endpoint = await WebhookEndpoint.get_or_none(id=row["endpoint_id"])
+        secret = endpoint.secret if endpoint else None
+        if endpoint is None or not endpoint.is_active:
+            refusal = ENDPOINT_DISABLED
+    else:
+        user = await User.get_or_none(id=row["owner_id"])
+        secret = user.callback_secret if user else None
+        if secret is None:
+            refusal = "the account has no callback secret to sign with"
+    return Claimed(
+        id=delivery_id,
+        url=row["url"],
+        msg_id=row["msg_id"],
+        payload=row["payload"],
+        attempt=row["attempts"] + 1,
+        lease=until,
+        endpoint_id=row["endpoint_id"],
+        secret=secret,
+        refusal=refusal,
+    )
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    started_at: datetime
+    duration_ms: int
+    status_code: int | None
+    error: str | None
+    response_excerpt: str | None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What an attempt leads to: `status` pending (retry at `next_attempt_at`), succeeded or
+    failed; `disable_endpoint`, a reason to disable the endpoint now (the receiver said 410)."""
+
+    status: DeliveryStatus
+    next_attempt_at: datetime | None = None
+    disable_endpoint: str | None = None
+
+
+async def _held(conn: BaseDBAsyncClient, claimed: Claimed) -> WebhookDelivery | None:
+    # A model query: Tortoise drops FOR UPDATE from `.exists()` and `.values_list()`.
+    return await (
+        WebhookDelivery.filter(
+            id=claimed.id, status=DeliveryStatus.PENDING, locked_until=claimed.lease
+        )
+        .using_db(conn)
+        .select_for_update()
+        .only("id")
+        .first()
+    )
+
+
+async def _after_final(
+    conn: BaseDBAsyncClient, endpoint_id: UUID, succeeded: bool, disable_after: int, error: str
+) -> None:
+    """Count the endpoint's deliveries that failed in a row; disable it at `disable_after`."""
+    if succeeded:
+        await WebhookEndpoint.filter(id=endpoint_id).using_db(conn).update(failure_streak=0)
+        return
+    endpoint = (
+        await WebhookEndpoint.filter(id=endpoint_id).using_db(conn).select_for_update().first()
+    )
+    if endpoint is None:
+        return
+    streak = endpoint.failure_streak + 1
+    changes: dict[str, Any] = {"failure_streak": streak}
+    if streak >= disable_after and endpoint.is_active:
+        changes |= {
+            "is_active": False,
+            "disabled_reason": f"{streak} deliveries in a row failed; the last: {error}",
+        }
+    await (
+        WebhookEndpoint.filter(id=endpoint_id).using_db(conn).update(updated_at=utcnow(), **changes)
+    )
+
+
+async def record_attempt(
+    claimed: Claimed, attempt: AttemptRecord, verdict: Verdict, disable_after: int
+) -> bool:
+    """Store the attempt and its consequence on the delivery and its endpoint, atomically.
+    False (and nothing stored) when the lease was lost: the delivery was taken over,
+    redelivered or deleted meanwhile."""
+    now = utcnow()
+    async with in_transaction() as conn:
+        if await _held(conn, claimed) is None:
+            return False
+        number = await WebhookAttempt.filter(delivery_id=claimed.id).using_db(conn).count() + 1
+        await WebhookAttempt.create(
+            delivery_id=claimed.id,
+            number=number,
+            started_at=attempt.started_at,
+            duration_ms=attempt.duration_ms,
+            status_code=attempt.status_code,
+            error=attempt.error,
+            response_excerpt=attempt.response_excerpt,
+            using_db=conn,
+        )
+        succeeded = verdict.status is DeliveryStatus.SUCCEEDED
+        await (
+            WebhookDelivery.filter(id=claimed.id)
+            .using_db(conn)
+            .update(
+                status=verdict.status,
+                attempts=F("attempts") + 1,
+                next_attempt_at=verdict.next_attempt_at,
+                locked_until=None,
+                last_status_code=attempt.status_code,
+                last_error=attempt.error,
+                delivered_at=now if succeeded else None,
+                updated_at=now,
+            )
+        )
+        if claimed.endpoint_id is None:
+            return True
+        if verdict.disable_endpoint is not None:
+            await (
+                WebhookEndpoint.filter(id=claimed.endpoint_id)
+                .using_db(conn)
+                .update(is_active=False, disabled_reason=verdict.disable_endpoint, updated_at=now)
+            )
+        elif verdict.status is not DeliveryStatus.PENDING:
+            await _after_final(
+                conn, claimed.endpoint_id, succeeded, disable_after, attempt.error or ""
+            )
+    return True
+
+
+async def abandon(claimed: Claimed, reason: str) -> None:
+    """Fail a held delivery without sending it (its endpoint was disabled meanwhile)."""
+    await WebhookDelivery.filter(
+        id=claimed.id, status=DeliveryStatus.PENDING, locked_until=claimed.lease
+    ).update(
+        status=DeliveryStatus.FAILED,
+        next_attempt_at=None,
+        locked_until=None,
+        last_error=reason,
+        updated_at=utcnow(),
+    )
+
+
+async def due_for_sweep(grace: timedelta, limit: int) -> list[UUID]:
+    """Pending deliveries that are due and unheld, past `grace`: their message was lost, or
+    their sender died. Touching updated_at re-sends each at most once per `grace`."""
+    now = utcnow()
+    cutoff = now - grace
+    async with in_transaction() as conn:
+        due = (
+            await WebhookDelivery.filter(
+                Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=cutoff),
+                Q(locked_until__isnull=True) | Q(locked_until__lte=now),
+                status=DeliveryStatus.PENDING,
+                updated_at__lt=cutoff,
+            )
+            .using_db(conn)
+            .order_by("next_attempt_at")
+            .limit(limit)
+            .select_for_update(skip_locked=True)
+            .only("id")
+        )
+        ids = [delivery.id for delivery in due]
+        if ids:
+            await WebhookDelivery.filter(id__in=ids).using_db(conn).update(updated_at=now)
+    return ids
+
+
+# --- listings and redelivery -----------------------------------------------------------------
+
+
+async def deliveries_page(
+    owner_id: UUID,
+    endpoint_id: UUID,
+    status: DeliveryStatus | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[WebhookDelivery], int]:
+    query = WebhookDelivery.filter(owner_id=owner_id, endpoint_id=endpoint_id)
+    if status is not None:
+        query = query.filter(status=status)
+    total = await query.count()
+    items = await query.order_by("-created_at", "-id").offset(offset).limit(limit)
+    return list(items), total
+
+
+async def job_deliveries(owner_id: UUID, job_id: UUID) -> list[WebhookDelivery]:
+    return list(
+        await WebhookDelivery.filter(owner_id=owner_id, job_id=job_id).order_by("created_at", "id")
+    )
+
+
+async def get_delivery(owner_id: UUID, delivery_id: UUID) -> WebhookDelivery | None:
+    return await WebhookDelivery.get_or_none(id=delivery_id, owner_id=owner_id)
+
+
+async def attempt_log(delivery_id: UUID) -> list[WebhookAttempt]:
+    return list(await WebhookAttempt.filter(delivery_id=delivery_id).order_by("number"))
+
+
+async def redeliver(owner_id: UUID, delivery_id: UUID) -> WebhookDelivery | None:
+    """Make the delivery pending and due now, with the same msg_id. A finished one starts a new
+    round of attempts. None when it is not the owner's; ConflictError when its endpoint is
+    disabled."""
+    now = utcnow()
+    async with in_transaction() as conn:
+        delivery = (
+            await WebhookDelivery.filter(id=delivery_id, owner_id=owner_id)
+            .using_db(conn)
+            .select_for_update()
+            .first()
+        )
+        if delivery is None:
+            return None
+        endpoint_id: UUID | None = delivery.endpoint_id  # type: ignore[attr-defined]
+        if endpoint_id is not None:
+            active = await WebhookEndpoint.filter(id=endpoint_id, is_active=True).using_db(conn)
+            if not active:
+                raise ConflictError(
+                    f"the webhook endpoint {endpoint_id} is disabled; re-enable it first "
+                    f"(PATCH /api/v1/webhooks/{endpoint_id} with is_active true)"
+                )
+        changes: dict[str, Any] = {"next_attempt_at": now, "updated_at": now}
+        if delivery.status is not DeliveryStatus.PENDING:
+            changes |= {
+                "status": DeliveryStatus.PENDING,
+                "attempts": 0,
+                "locked_until": None,
+                "delivered_at": None,
+            }
+        await WebhookDelivery.filter(id=delivery_id).using_db(conn).update(**changes)
+        return await WebhookDelivery.filter(id=delivery_id).using_db(conn).first()

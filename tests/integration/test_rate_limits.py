@@ -1,0 +1,265 @@
+"""Rate limits and CORS, against API processes of their own with low limits.
+
+They share the session stack's database; their counters live in another Redis database,
+flushed before each test, so the main stack's traffic cannot fill their windows. Clients
+bind distinct loopback addresses (127.0.0.x) to be distinct client IPs."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from api.ratelimit import window
+from shared.ops.localstack import LocalStack, free_port
+from tests.conftest import RUN_DIR
+from tests.integration.conftest import PASSWORD, db_fetch
+
+LIMITED_REDIS = "redis://127.0.0.1:6379/12"
+ORIGIN = "https://app.example.com"
+LIMITS = {
+    "VIGIL_REDIS_URL": LIMITED_REDIS,
+    "VIGIL_RATE_LIMIT_AUTH_PER_MINUTE": "3",
+    "VIGIL_RATE_LIMIT_IP_PER_MINUTE": "20",
+    "VIGIL_RATE_LIMIT_USER_PER_MINUTE": "5",
+    "VIGIL_RATE_LIMIT_API_KEY_PER_MINUTE": "5",
+    "VIGIL_RATE_LIMIT_SIGNIN_PER_ACCOUNT_PER_HOUR": "4",
+    "VIGIL_CORS_ORIGINS": f'["{ORIGIN}"]',
+}
+
+
+@contextmanager
+def api_process(name: str, env: dict[str, str]) -> Iterator[LocalStack]:
+    """An API alone (no worker): ready once it answers at all."""
+    local = LocalStack(env, RUN_DIR / name)
+    try:
+        local.start_api()
+        deadline = time.monotonic() + 60
+        while True:
+            if local.processes["api"].poll() is not None:
+                raise RuntimeError(f"{name} exited; see {local.log_dir}")
+            try:
+                # Needs neither Redis nor a worker (/health waits on both).
+                httpx.get(f"{local.base_url}/openapi.json", timeout=5)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield local
+    finally:
+        local.stop()
+
+
+@pytest.fixture(scope="module")
+def limited(stack: LocalStack) -> Iterator[LocalStack]:
+    with api_process("limited-api", LIMITS) as local:
+        yield local
+
+
+@pytest.fixture(autouse=True)
+def fresh_windows() -> None:
+    """Empty counters, and a test that starts well inside a minute (and so an hour) window:
+    one crossing a boundary mid-way would see its counts reset."""
+    _, left = window(time.time(), 60)
+    if left < 15:
+        time.sleep(left + 0.1)
+    redis.Redis.from_url(LIMITED_REDIS).flushdb()
+
+
+@contextmanager
+def client_from(api: LocalStack, address: str) -> Iterator[httpx.Client]:
+    transport = httpx.HTTPTransport(local_address=address)
+    with httpx.Client(base_url=f"{api.base_url}/api/v1", transport=transport, timeout=30) as client:
+        yield client
+
+
+def _email() -> str:
+    return f"limits-{uuid.uuid4().hex[:8]}@example.com"
+
+
+def _signin(client: httpx.Client, email: str, password: str = PASSWORD) -> httpx.Response:
+    return client.post("/auth/signin", data={"username": email, "password": password})
+
+
+def assert_limited(response: httpx.Response, limit: int, max_wait_s: int) -> None:
+    assert response.status_code == 429, response.text
+    body: dict[str, Any] = response.json()
+    assert body["error"] == "rate_limited"
+    retry_after = int(response.headers["Retry-After"])
+    assert 1 <= retry_after <= max_wait_s
+    assert f"retry in {retry_after} s" in body["detail"]
+    assert response.headers["X-RateLimit-Limit"] == str(limit)
+    assert response.headers["X-RateLimit-Remaining"] == "0"
+
+
+def _refresh_tokens(email: str) -> int:
+    (row,) = db_fetch(
+        "SELECT count(*) AS n FROM refresh_tokens r JOIN users u ON u.id = r.user_id "
+        "WHERE u.email = $1",
+        email,
+    )
+    return int(row["n"])
+
+
+def test_signin_brute_force_is_refused_per_address(limited: LocalStack) -> None:
+    email = _email()
+    with client_from(limited, "127.0.0.2") as client:
+        assert (
+            client.post("/auth/signup", json={"email": email, "password": PASSWORD}).status_code
+            == 201
+        )
+        assert _signin(client, email, "guess-number-1").status_code == 401
+        assert _signin(client, email, "guess-number-2").status_code == 401
+        # The right password, but too late: a 429 changes nothing and issues nothing.
+        assert_limited(_signin(client, email), limit=3, max_wait_s=60)
+        assert _refresh_tokens(email) == 0
+        other = _email()
+        assert_limited(
+            client.post("/auth/signup", json={"email": other, "password": PASSWORD}), 3, 60
+        )
+        assert db_fetch("SELECT 1 FROM users WHERE email = $1", other) == []
+        assert_limited(client.post("/auth/token-refresh", json={"refresh_token": "x"}), 3, 60)
+        (failed,) = db_fetch(
+            "SELECT count(*) AS n FROM audit_events WHERE action = 'signin_failed' "
+            "AND details->>'email' = $1",
+            email,
+        )
+        assert failed["n"] == 2
+    with client_from(limited, "127.0.0.3") as elsewhere:
+        assert _signin(elsewhere, email).status_code == 200
+
+
+def test_signin_attempts_per_account_count_from_every_address(limited: LocalStack) -> None:
+    email = _email()
+    with client_from(limited, "127.0.0.4") as client:
+        assert (
+            client.post("/auth/signup", json={"email": email, "password": PASSWORD}).status_code
+            == 201
+        )
+    for address in ("127.0.0.5", "127.0.0.6"):
+        with client_from(limited, address) as client:
+            assert _signin(client, email, "wrong-password-1").status_code == 401
+            assert _signin(client, email, "wrong-password-2").status_code == 401
+    with client_from(limited, "127.0.0.7") as client:
+        assert_limited(_signin(client, email), limit=4, max_wait_s=3600)
+        assert _refresh_tokens(email) == 0
+        # Another account from the same address is untouched.
+        other = _email()
+        assert (
+            client.post("/auth/signup", json={"email": other, "password": PASSWORD}).status_code
+            == 201
+        )
+        assert _signin(client, other).status_code == 200
+
+
+def test_user_and_api_key_limits_are_separate(limited: LocalStack) -> None:
+    email = _email()
+    with client_from(limited, "127.0.0.8") as client:
+        assert (
+            client.post("/auth/signup", json={"email": email, "password": PASSWORD}).status_code
+            == 201
+        )
+        token = _signin(client, email).json()["access_token"]
+        bearer = {"Authorization": f"Bearer {token}"}
+        created = client.post("/api-keys", json={"name": "limited"}, headers=bearer)
+        assert created.status_code == 201
+        key = {"X-API-Key": created.json()["key"]}
+        for _ in range(4):
+            assert client.get("/me", headers=bearer).status_code == 200
+        assert_limited(client.get("/me", headers=bearer), limit=5, max_wait_s=60)
+        # Throttled before it ran: no second key.
+        assert_limited(client.post("/api-keys", json={"name": "x"}, headers=bearer), 5, 60)
+        (row,) = db_fetch(
+            "SELECT count(*) AS n FROM api_keys k JOIN users u ON u.id = k.owner_id "
+            "WHERE u.email = $1",
+            email,
+        )
+        assert row["n"] == 1
+
+        for _ in range(5):
+            assert client.get("/me", headers=key).status_code == 200
+        assert_limited(client.get("/me", headers=key), limit=5, max_wait_s=60)
+
+
+def test_every_request_counts_per_address_except_monitoring(limited: LocalStack) -> None:
+    with client_from(limited, "127.0.0.9") as client:
+        for path in ("/me", "/no-such-route") * 10:
+            assert client.get(path).status_code in (401, 404)
+        # Over the limit, monitoring still gets through.
+        for _ in range(2):
+            assert client.get("/health").status_code != 429
+            assert client.get(f"{limited.base_url}/metrics").status_code != 429
+        limited_response = client.get("/me", headers={"Origin": ORIGIN})
+        assert_limited(limited_response, limit=20, max_wait_s=60)
+        # A browser may read why: the CORS headers reach the 429 too.
+        assert limited_response.headers["access-control-allow-origin"] == ORIGIN
+        exposed = limited_response.headers["access-control-expose-headers"].lower()
+        assert {"retry-after", "x-ratelimit-limit", "x-ratelimit-remaining"} <= set(
+            exposed.replace(" ", "").split(",")
+        )
+    with client_from(limited, "127.0.0.10") as elsewhere:
+        assert elsewhere.get("/me").status_code == 401
+
+
+def _preflight(base_url: str, origin: str) -> httpx.Response:
+    return httpx.options(
+        f"{base_url}/api/v1/me",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "X-API-Key",
+        },
+    )
+
+
+def test_cors_preflight_answers_allowed_origins_only(
+    limited: LocalStack, stack: LocalStack
+) -> None:
+    allowed = _preflight(limited.base_url, ORIGIN)
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == ORIGIN
+    assert "x-api-key" in allowed.headers["access-control-allow-headers"].lower()
+    assert "DELETE" in allowed.headers["access-control-allow-methods"]
+    assert "access-control-allow-credentials" not in allowed.headers
+
+    foreign = _preflight(limited.base_url, "https://evil.example.com")
+    assert foreign.status_code == 400
+    assert "access-control-allow-origin" not in foreign.headers
+    simple = httpx.get(
+        f"{limited.base_url}/api/v1/me", headers={"Origin": "https://evil.example.com"}
+    )
+    assert "access-control-allow-origin" not in simple.headers
+
+    # No VIGIL_CORS_ORIGINS (the session stack): no CORS at all.
+    assert "access-control-allow-origin" not in _preflight(stack.base_url, ORIGIN).headers
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        pytest.param({"VIGIL_RATE_LIMIT_ENABLED": "false"}, id="disabled"),
+        pytest.param({"VIGIL_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}, id="redis-down"),
+    ],
+)
+def test_limits_not_enforced_when_disabled_or_redis_is_unreachable(
+    stack: LocalStack, env: dict[str, str]
+) -> None:
+    with api_process(f"unlimited-api-{uuid.uuid4().hex[:6]}", LIMITS | env) as api:
+        email = _email()
+        with client_from(api, "127.0.0.11") as client:
+            assert (
+                client.post("/auth/signup", json={"email": email, "password": PASSWORD}).status_code
+                == 201
+            )
+            for _ in range(5):
+                assert _signin(client, email).status_code == 200
+        log = (api.log_dir / "api.log").read_text()
+    warned = "rate limits not enforced: Redis is unreachable" in log
+    assert warned == ("VIGIL_REDIS_URL" in env)

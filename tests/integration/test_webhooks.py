@@ -1,0 +1,675 @@
+"""Webhooks end to end: real jobs, the real webhook worker and real HTTP receivers on loopback
+(the test stack allows 127.0.0.0/8 and nothing else that is not public)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+from shared.contracts import WEBHOOK_QUEUE
+from shared.ops.localstack import LocalStack
+from shared.settings import get_settings
+from tests.conftest import TEST_ENV
+from tests.integration.conftest import db_fetch, signup_and_signin, wait_for
+from tests.media import BUS, PEDESTRIANS, PLATE_PNG, mp4_without_video
+
+Reply = tuple[int, dict[str, str], bytes]
+OK: Reply = (200, {}, b"thanks")
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+    def verified(self, secret: str) -> dict[str, Any]:
+        """The payload, once the reference library has checked its signature."""
+        payload: dict[str, Any] = Webhook(secret).verify(self.body, self.headers)
+        return payload
+
+
+@dataclass
+class Receiver:
+    """An HTTP server in a thread that records every request and answers from a script (then
+    200 OK)."""
+
+    script: list[Reply] = field(default_factory=list)
+    requests: list[Received] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                with receiver.lock:
+                    receiver.requests.append(
+                        Received(
+                            self.path,
+                            {k.lower(): v for k, v in self.headers.items()},
+                            body,
+                            time.monotonic(),
+                        )
+                    )
+                    status, headers, reply = receiver.script.pop(0) if receiver.script else OK
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("content-length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def wait_for(self, count: int, timeout_s: float = 30) -> list[Received]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.requests) >= count:
+                    return list(self.requests)
+            time.sleep(0.05)
+        raise AssertionError(f"{len(self.requests)} request(s) received, expected {count}")
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Callable[..., Receiver]]:
+    made: list[Receiver] = []
+
+    def make(*script: Reply) -> Receiver:
+        made.append(Receiver(list(script)))
+        return made[-1]
+
+    yield make
+    for each in made:
+        each.close()
+
+
+def _closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/hook"
+
+
+def _endpoint(
+    client: httpx.Client, headers: dict[str, str], url: str, *event_types: str
+) -> dict[str, Any]:
+    response = client.post(
+        "/webhooks",
+        json={"url": url, "event_types": list(event_types or ["job.completed"])},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def _image_job(
+    client: httpx.Client, headers: dict[str, str], callback_url: str | None = None
+) -> str:
+    data = {"callback_url": callback_url} if callback_url else {}
+    with BUS.open("rb") as handle:
+        response = client.post(
+            "/process/image", files={"file": ("bus.jpg", handle)}, data=data, headers=headers
+        )
+    assert response.status_code in (200, 202), response.text
+    job_id = str(response.json()["job_id"])
+    assert wait_for(client, job_id, headers)["status"] == "completed"
+    return job_id
+
+
+def _job_delivery(
+    client: httpx.Client, headers: dict[str, str], job_id: str, endpoint_id: str | None = None
+) -> dict[str, Any]:
+    """The job's one job.completed delivery (to `endpoint_id`, when given)."""
+    listed = client.get(f"/jobs/{job_id}/deliveries", headers=headers)
+    assert listed.status_code == 200, listed.text
+    (delivery,) = [
+        d
+        for d in listed.json()["items"]
+        if d["event_type"] == "job.completed" and endpoint_id in (None, d["endpoint_id"])
+    ]
+    return dict(delivery)
+
+
+def _settled(
+    client: httpx.Client, headers: dict[str, str], delivery_id: str, timeout_s: float = 30
+) -> dict[str, Any]:
+    """Poll a delivery until it is no longer pending."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        detail = client.get(f"/webhook-deliveries/{delivery_id}", headers=headers).json()
+        if detail["status"] != "pending":
+            return dict(detail)
+        time.sleep(0.1)
+    raise AssertionError(f"delivery {delivery_id} still pending after {timeout_s}s: {detail}")
+
+
+def test_job_completed_reaches_an_endpoint_signed(
+    client: httpx.Client, auth: dict[str, str], receiver: Callable[..., Receiver]
+) -> None:
+    hook = receiver()
+    endpoint = _endpoint(client, auth, hook.url)
+    assert endpoint["secret"].startswith("whsec_")
+    job_id = _image_job(client, auth)
+
+    (request,) = hook.wait_for(1)
+    payload = request.verified(endpoint["secret"])
+    assert payload["type"] == "job.completed"
+    data = payload["data"]
+    assert data["job_id"] == job_id
+    assert (data["kind"], data["status"], data["filename"], data["error"]) == (
+        "image",
+        "completed",
+        "bus.jpg",
+        None,
+    )
+    assert data["summary"]["class_counts"]["person"] >= 3
+    assert data["status_url"] == f"/api/v1/jobs/{job_id}/status"
+    assert data["results_url"] == f"/api/v1/jobs/{job_id}/results"
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["user-agent"] == "Vigil-Webhooks/0.1"
+    assert request.headers["webhook-id"].startswith("msg_")
+
+    delivery = _settled(client, auth, _job_delivery(client, auth, job_id)["id"])
+    assert delivery["status"] == "succeeded"
+    assert delivery["msg_id"] == request.headers["webhook-id"]
+    assert (delivery["endpoint_id"], delivery["job_id"]) == (endpoint["id"], job_id)
+    assert delivery["payload"] == payload
+    assert delivery["attempts"] == 1
+    assert delivery["delivered_at"]
+    (attempt,) = delivery["attempt_log"]
+    assert (attempt["number"], attempt["status_code"], attempt["error"]) == (1, 200, None)
+    assert attempt["response_excerpt"] == "thanks"
+    listed = client.get(f"/webhooks/{endpoint['id']}/deliveries", headers=auth).json()
+    assert (listed["total"], listed["items"][0]["id"]) == (1, delivery["id"])
+    assert len(hook.requests) == 1
+
+
+def test_server_errors_are_retried_with_the_same_id(
+    client: httpx.Client, auth: dict[str, str], receiver: Callable[..., Receiver]
+) -> None:
+    failing: Reply = (500, {}, b"database is down")
+    hook = receiver(failing, failing, failing)
+    endpoint = _endpoint(client, auth, hook.url)
+    job_id = _image_job(client, auth)
+
+    delivery = _settled(client, auth, _job_delivery(client, auth, job_id)["id"])
+    assert delivery["status"] == "succeeded", delivery
+    requests = hook.wait_for(4)
+    assert len(requests) == 4
+    assert {r.headers["webhook-id"] for r in requests} == {delivery["msg_id"]}
+    assert {r.body for r in requests} == {requests[0].body}
+    for request in requests:
+        assert request.verified(endpoint["secret"])["data"]["job_id"] == job_id
+    assert delivery["attempts"] == 4
+    log = delivery["attempt_log"]
+    assert [a["number"] for a in log] == [1, 2, 3, 4]
+    assert [a["status_code"] for a in log] == [500, 500, 500, 200]
+    assert log[0]["error"] == "the receiver answered 500 Internal Server Error"
+    assert log[0]["response_excerpt"] == "database is down"
+    assert client.get(f"/webhooks/{endpoint['id']}", headers=auth).json()["is_active"]
+
+
+def test_redirects_are_not_followed(
+    client: httpx.Client, auth: dict[str, str], receiver: Callable[..., Receiver]
+) -> None:
+    target = receiver()
+    hook = receiver((302, {"Location": target.url}, b""))
+    _endpoint(client, auth, hook.url)
+    job_id = _image_job(client, auth)
+
+    delivery = _settled(client, auth, _job_delivery(client, auth, job_id)["id"])
+    assert delivery["status"] == "failed"
+    assert delivery["last_error"] == f"redirect (302) to {target.url} not followed"
+    assert delivery["last_status_code"] == 302
+    assert delivery["attempts"] == 1
+    assert len(hook.requests) == 1
+    assert target.requests == []
+
+
+PRIVATE_URLS = (
+    "http://10.0.0.1/hook",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://192.168.1.1/hook",
+    "http://[::1]:8080/hook",  # loopback, but the stack allows 127.0.0.0/8 only
+    "http://[::ffff:10.0.0.1]/hook",
+    "http://100.64.0.1/hook",
+    "ftp://127.0.0.1/hook",
+    "http://user:secret@127.0.0.1/hook",
+    "http://no-such-host.invalid/hook",
+)
+
+
+def test_private_destinations_are_refused_at_registration(
+    client: httpx.Client, auth: dict[str, str]
+) -> None:
+    for url in PRIVATE_URLS:
+        response = client.post(
+            "/webhooks", json={"url": url, "event_types": ["job.completed"]}, headers=auth
+        )
+        assert response.status_code == 422, (url, response.text)
+        body = response.json()
+        assert body["error"] == "unprocessable"
+        assert body["fields"][0]["field"] == "url"
+        assert body["detail"].startswith("url: ")
+    refused = client.post(
+        "/webhooks", json={"url": PRIVATE_URLS[1], "event_types": ["job.failed"]}, headers=auth
+    ).json()
+    assert "the cloud metadata address" in refused["detail"]
+    assert client.get("/webhooks", headers=auth).json() == {"items": [], "total": 0}
+    allowed = _endpoint(client, auth, "http://127.0.0.1:9/hook")
+    patched = client.patch(
+        f"/webhooks/{allowed['id']}", json={"url": "http://10.0.0.1/"}, headers=auth
+    )
+    assert patched.status_code == 422
+    assert client.get(f"/webhooks/{allowed['id']}", headers=auth).json()["url"] == (
+        "http://127.0.0.1:9/hook"
+    )
+
+
+def test_private_callback_urls_are_refused(client: httpx.Client, auth: dict[str, str]) -> None:
+    def submit(callback_url: str) -> httpx.Response:
+        with BUS.open("rb") as handle:
+            return client.post(
+                "/process/image",
+                files={"file": ("bus.jpg", handle)},
+                data={"callback_url": callback_url},
+                headers=auth,
+            )
+
+    no_secret = submit("http://127.0.0.1:9/hook")
+    assert no_secret.status_code == 422
+    assert "POST /api/v1/webhooks/callback-secret" in no_secret.json()["detail"]
+    assert client.post("/webhooks/callback-secret", headers=auth).status_code == 201
+    for url in PRIVATE_URLS:
+        response = submit(url)
+        assert response.status_code == 422, (url, response.text)
+        assert response.json()["fields"][0]["field"] == "callback_url"
+    assert client.get("/jobs", headers=auth).json()["total"] == 0
+
+
+def test_a_destination_is_checked_again_at_send_time(
+    client: httpx.Client, auth: dict[str, str], receiver: Callable[..., Receiver]
+) -> None:
+    """Deliveries whose URL the guard would refuse now (as when the operator narrows the
+    allow-list after registration) fail without a request and without retries, and enough of
+    them in a row disable the endpoint. The rows are written straight into the outbox, since
+    the API refuses such URLs; the sweeper sends them."""
+    hook = receiver()
+    endpoint = _endpoint(client, auth, hook.url)
+    owner = uuid.UUID(client.get("/me", headers=auth).json()["id"])
+    in_a_row = get_settings().webhook_disable_after
+    ids = [uuid.uuid4() for _ in range(in_a_row)]
+    for delivery_id in ids:
+        db_fetch(
+            "INSERT INTO webhook_deliveries (id, owner_id, endpoint_id, url, event_type, msg_id, "
+            "payload, status, attempts, next_attempt_at, created_at, updated_at) VALUES ($1, $2, "
+            "$3, 'http://10.0.0.1:9/hook', 'job.completed', $4, '{\"type\": \"job.completed\"}', "
+            "'pending', 0, now() - interval '1 minute', now() - interval '1 minute', "
+            "now() - interval '1 minute')",
+            delivery_id,
+            owner,
+            uuid.UUID(endpoint["id"]),
+            f"msg_{uuid.uuid4().hex}",
+        )
+    refused = (
+        "destination refused: 10.0.0.1 is a private address: webhooks go to public addresses only"
+    )
+    for delivery_id in ids:
+        delivery = _settled(client, auth, str(delivery_id))
+        assert (delivery["status"], delivery["last_error"]) == ("failed", refused)
+        (attempt,) = delivery["attempt_log"]
+        assert attempt["status_code"] is None
+    disabled = client.get(f"/webhooks/{endpoint['id']}", headers=auth).json()
+    assert not disabled["is_active"]
+    assert (
+        disabled["disabled_reason"] == f"{in_a_row} deliveries in a row failed; the last: {refused}"
+    )
+    assert hook.requests == []
+
+
+def test_410_gone_disables_the_endpoint(
+    client: httpx.Client, auth: dict[str, str], receiver: Callable[..., Receiver]
+) -> None:
+    hook = receiver((410, {}, b"no such hook"))
+    endpoint = _endpoint(client, auth, hook.url)
+    job_id = _image_job(client, auth)
+
+    delivery = _settled(client, auth, _job_delivery(client, auth, job_id)["id"])
+    assert (delivery["status"], delivery["last_error"]) == (
+        "failed",
+        "the receiver answered 410 Gone",
+    )
+    assert len(hook.requests) == 1
+    disabled = client.get(f"/webhooks/{endpoint['id']}", headers=auth).json()
+    assert (disabled["is_active"], disabled["disabled_reason"]) == (
+        False,
+        "the receiver answered 410 Gone",
+    )
+    # A disabled endpoint gets no new deliveries, and old ones cannot be re-sent to it.
+    second_job = _image_job(client, auth)
+    assert client.get(f"/jobs/{second_job}/deliveries", headers=auth).json()["total"] == 0
+    refused = client.post(f"/webhook-deliveries/{delivery['id']}/redeliver", headers=auth)
+    assert refused.status_code == 409
+    enabled = client.patch(f"/webhooks/{endpoint['id']}", json={"is_active": True}, headers=auth)
+    assert (enabled.json()["is_active"], enabled.json()["disabled_reason"]) == (True, None)
+    resent = client.post(f"/webhook-deliveries/{delivery['id']}/redeliver", headers=auth)
+    assert resent.status_code == 202, resent.text
+    assert _settled(client, auth, delivery["id"])["status"] == "succeeded"
+
+
+def test_429_retry_after_is_honoured(
+    client: httpx.Client, auth: dict[str, str], receiver: Callable[..., Receiver]
+) -> None:
+    # The backoff alone would retry within 0.2 s (VIGIL_WEBHOOK_BACKOFF_BASE_S).
+    hook = receiver((429, {"Retry-After": "1"}, b"slow down"))
+    _endpoint(client, auth, hook.url)
+    job_id = _image_job(client, auth)
+
+    delivery = _settled(client, auth, _job_delivery(client, auth, job_id)["id"])
+    assert delivery["status"] == "succeeded"
+    first, second = hook.wait_for(2)
+    assert second.at - first.at >= 1.0
+    assert [a["status_code"] for a in delivery["attempt_log"]] == [429, 200]
+    assert delivery["attempt_log"][0]["error"] == "the receiver answered 429 Too Many Requests"
+
+
+def test_callback_urls_get_the_outcome_signed_with_the_callback_secret(
+    client: httpx.Client, auth: dict[str, str], receiver: Callable[..., Receiver]
+) -> None:
+    first = client.post("/webhooks/callback-secret", headers=auth)
+    assert first.status_code == 201
+    secret = client.post("/webhooks/callback-secret", headers=auth).json()["secret"]
+    assert secret != first.json()["secret"]
+    hook = receiver()
+    job_id = _image_job(client, auth, callback_url=hook.url)
+    (request,) = hook.wait_for(1)
+    payload = request.verified(secret)
+    assert (payload["type"], payload["data"]["job_id"]) == ("job.completed", job_id)
+    delivery = _job_delivery(client, auth, job_id)
+    assert (delivery["endpoint_id"], delivery["url"]) == (None, hook.url)
+    with pytest.raises(WebhookVerificationError):
+        request.verified(first.json()["secret"])
+
+    response = client.post(
+        "/process/video",
+        files={"file": ("clip.mp4", mp4_without_video())},
+        data={"callback_url": hook.url},
+        headers=auth,
+    )
+    assert response.status_code == 202, response.text
+    failed_job = response.json()["job_id"]
+    assert wait_for(client, failed_job, auth)["status"] == "failed"
+    failed = hook.wait_for(2)[1].verified(secret)
+    assert failed["type"] == "job.failed"
+    assert failed["data"]["job_id"] == failed_job
+    assert (failed["data"]["status"], failed["data"]["error"]) == (
+        "failed",
+        "could not decode video",
+    )
+    assert "summary" not in failed["data"]
+
+
+def test_video_progress_reaches_subscribed_endpoints(
+    client: httpx.Client, auth: dict[str, str], receiver: Callable[..., Receiver]
+) -> None:
+    progress_hook = receiver()
+    progress = _endpoint(client, auth, progress_hook.url, "job.progress", "job.completed")
+    quiet_hook = receiver()
+    _endpoint(client, auth, quiet_hook.url, "job.completed")
+    with PEDESTRIANS.open("rb") as handle:
+        response = client.post(
+            "/process/video",
+            files={"file": (PEDESTRIANS.name, handle, "video/x-msvideo")},
+            data={"params": json.dumps({"max_frames": 48})},
+            headers=auth,
+        )
+    job_id = response.json()["job_id"]
+    assert wait_for(client, job_id, auth)["status"] == "completed"
+    completed = _settled(client, auth, _job_delivery(client, auth, job_id, progress["id"])["id"])
+    assert completed["status"] == "succeeded"
+
+    deliveries = client.get(f"/jobs/{job_id}/deliveries", headers=auth).json()["items"]
+    progress_ids = [d["id"] for d in deliveries if d["event_type"] == "job.progress"]
+    assert progress_ids, deliveries
+    for delivery_id in progress_ids:
+        assert _settled(client, auth, delivery_id)["endpoint_id"] == progress["id"]
+    payloads = [
+        r.verified(progress["secret"]) for r in progress_hook.wait_for(1 + len(progress_ids))
+    ]
+    updates = [p["data"] for p in payloads if p["type"] == "job.progress"]
+    assert len(updates) == len(progress_ids)
+    for update in updates:
+        assert update["job_id"] == job_id
+        assert update["status"] == "processing"
+        assert 0 < update["frames_processed"] <= update["frames_total"] == 48
+        assert 0 < update["progress"] < 100
+    assert [json.loads(r.body)["type"] for r in quiet_hook.wait_for(1)] == ["job.completed"]
+
+
+def test_watchlist_matches_are_sent_one_per_match(
+    client: httpx.Client, auth: dict[str, str], receiver: Callable[..., Receiver]
+) -> None:
+    watched = client.post(
+        "/watchlist", json={"plate": "dz17 yxr", "label": "person of interest"}, headers=auth
+    )
+    assert watched.status_code == 201, watched.text
+    hook = receiver()
+    endpoint = _endpoint(client, auth, hook.url, "plate.watchlist_match")
+    with PLATE_PNG.open("rb") as handle:
+        response = client.post(
+            "/process/image",
+            files={"file": (PLATE_PNG.name, handle)},
+            data={"params": json.dumps({"detectors": ["plates"]})},
+            headers=auth,
+        )
+    job_id = response.json()["job_id"]
+    assert wait_for(client, job_id, auth)["status"] == "completed"
+
+    (request,) = hook.wait_for(1)
+    payload = request.verified(endpoint["secret"])
+    assert payload["type"] == "plate.watchlist_match"
+    match = payload["data"]
+    assert match["job_id"] == job_id
+    assert (match["license_plate"], match["watch_pattern"], match["watch_label"]) == (
+        "DZ17YXR",
+        "DZ17YXR",
+        "person of interest",
+    )
+    assert {"confidence", "frame_index", "timestamp", "watch_kind"} <= set(match)
+    (delivery,) = client.get(f"/jobs/{job_id}/deliveries", headers=auth).json()["items"]
+    assert delivery["event_type"] == "plate.watchlist_match"
+
+
+def test_redeliver_resends_with_the_same_id_and_others_see_nothing(
+    client: httpx.Client, auth: dict[str, str], receiver: Callable[..., Receiver]
+) -> None:
+    hook = receiver()
+    endpoint = _endpoint(client, auth, hook.url)
+    job_id = _image_job(client, auth)
+    delivery = _settled(client, auth, _job_delivery(client, auth, job_id)["id"])
+    assert delivery["status"] == "succeeded"
+
+    resent = client.post(f"/webhook-deliveries/{delivery['id']}/redeliver", headers=auth)
+    assert resent.status_code == 202
+    assert (resent.json()["status"], resent.json()["attempts"]) == ("pending", 0)
+    first, second = hook.wait_for(2)
+    assert first.headers["webhook-id"] == second.headers["webhook-id"] == delivery["msg_id"]
+    assert first.body == second.body
+    again = _settled(client, auth, delivery["id"])
+    assert again["status"] == "succeeded"
+    assert [a["number"] for a in again["attempt_log"]] == [1, 2]
+
+    intruder = signup_and_signin(client)
+    for method, path in (
+        ("GET", f"/webhooks/{endpoint['id']}"),
+        ("PATCH", f"/webhooks/{endpoint['id']}"),
+        ("DELETE", f"/webhooks/{endpoint['id']}"),
+        ("POST", f"/webhooks/{endpoint['id']}/rotate-secret"),
+        ("GET", f"/webhooks/{endpoint['id']}/deliveries"),
+        ("GET", f"/webhook-deliveries/{delivery['id']}"),
+        ("POST", f"/webhook-deliveries/{delivery['id']}/redeliver"),
+        ("GET", f"/jobs/{job_id}/deliveries"),
+        ("GET", f"/webhooks/{uuid.uuid4()}"),
+        ("GET", "/webhook-deliveries/not-a-uuid"),
+    ):
+        body = {"description": "mine now"} if method == "PATCH" else None
+        response = client.request(method, path, json=body, headers=intruder)
+        assert response.status_code == 404, (method, path, response.text)
+        assert response.json()["error"] == "not_found"
+    assert client.get("/webhooks", headers=intruder).json()["total"] == 0
+    assert client.get(f"/webhooks/{endpoint['id']}", headers=auth).json()["description"] is None
+    assert len(hook.requests) == 2
+
+
+def test_endpoint_crud_rotation_and_audit(client: httpx.Client, auth: dict[str, str]) -> None:
+    created = client.post(
+        "/webhooks",
+        json={
+            "url": "http://127.0.0.1:9/in",
+            "event_types": ["job.failed", "job.completed", "job.failed"],
+            "description": "ops channel",
+        },
+        headers=auth,
+    )
+    assert created.status_code == 201, created.text
+    endpoint = created.json()
+    assert set(endpoint) == {
+        "id",
+        "url",
+        "description",
+        "event_types",
+        "is_active",
+        "disabled_reason",
+        "created_at",
+        "updated_at",
+        "secret",
+    }
+    assert endpoint["event_types"] == ["job.failed", "job.completed"]
+    assert (endpoint["is_active"], endpoint["disabled_reason"]) == (True, None)
+    webhook_id = endpoint["id"]
+
+    listed = client.get("/webhooks", headers=auth).json()
+    assert listed["total"] == 1
+    assert "secret" not in listed["items"][0]
+    patched = client.patch(
+        f"/webhooks/{webhook_id}",
+        json={"event_types": ["plate.watchlist_match"], "description": None},
+        headers=auth,
+    ).json()
+    assert (patched["event_types"], patched["description"]) == (["plate.watchlist_match"], None)
+    assert patched["url"] == "http://127.0.0.1:9/in"
+    rotated = client.post(f"/webhooks/{webhook_id}/rotate-secret", headers=auth)
+    assert rotated.status_code == 200
+    assert rotated.json()["secret"].startswith("whsec_")
+    assert rotated.json()["secret"] != endpoint["secret"]
+
+    for body in (
+        {"url": "http://127.0.0.1:9/", "event_types": []},
+        {"url": "http://127.0.0.1:9/", "event_types": ["job.exploded"]},
+        {"url": "http://127.0.0.1:9/", "event_types": ["job.failed"], "secret": "mine"},
+        {"event_types": ["job.failed"]},
+        {"url": "http://127.0.0.1:9/", "event_types": ["job.failed"], "description": "x" * 201},
+    ):
+        assert client.post("/webhooks", json=body, headers=auth).status_code == 422, body
+    patches: list[dict[str, Any]] = [
+        {"url": None},
+        {"event_types": []},
+        {"is_active": None},
+        {"colour": "red"},
+    ]
+    for patch in patches:
+        response = client.patch(f"/webhooks/{webhook_id}", json=patch, headers=auth)
+        assert response.status_code == 422, patch
+
+    assert client.delete(f"/webhooks/{webhook_id}", headers=auth).status_code == 204
+    assert client.get(f"/webhooks/{webhook_id}", headers=auth).status_code == 404
+    assert client.delete(f"/webhooks/{webhook_id}", headers=auth).status_code == 404
+    client.post("/webhooks/callback-secret", headers=auth)
+
+    events = client.get("/me/audit-events", headers=auth).json()["items"]
+    actions = [e["action"] for e in events]
+    for action in (
+        "webhook_created",
+        "webhook_updated",
+        "webhook_secret_rotated",
+        "webhook_deleted",
+        "callback_secret_rotated",
+    ):
+        assert action in actions, actions
+    created_event = next(e for e in events if e["action"] == "webhook_created")
+    assert created_event["details"]["webhook_id"] == webhook_id
+    assert "secret" not in json.dumps(created_event["details"])
+
+
+def test_the_outbox_row_commits_with_the_job_and_survives_a_lost_message(
+    stack: LocalStack,
+    client: httpx.Client,
+    auth: dict[str, str],
+    receiver: Callable[..., Receiver],
+) -> None:
+    hook = receiver()
+    endpoint = _endpoint(client, auth, hook.url)
+    stack.stop_process("webhooks")
+    try:
+        job_id = _image_job(client, auth)
+        (row,) = db_fetch(
+            "SELECT d.id, d.status, d.attempts, d.xmin::text AS tx, j.xmin::text AS job_tx "
+            "FROM webhook_deliveries d JOIN jobs j ON j.id = d.job_id WHERE d.job_id = $1",
+            uuid.UUID(job_id),
+        )
+        assert (row["status"], row["attempts"]) == ("pending", 0)
+        # Written by the very transaction that completed the job.
+        assert row["tx"] == row["job_tx"]
+        # The task message is lost (a broker restart without persistence, say): the outbox row
+        # is the record, and the sweeper sends it.
+        redis.Redis.from_url(TEST_ENV["VIGIL_REDIS_URL"]).delete(WEBHOOK_QUEUE)
+    finally:
+        stack.start_webhook_worker()
+    (request,) = hook.wait_for(1, timeout_s=60)
+    assert request.verified(endpoint["secret"])["data"]["job_id"] == job_id
+    assert _settled(client, auth, str(row["id"]))["status"] == "succeeded"
+
+
+def test_a_receiver_that_is_down_is_retried(client: httpx.Client, auth: dict[str, str]) -> None:
+    _endpoint(client, auth, _closed_port_url())
+    job_id = _image_job(client, auth)
+    delivery_id = _job_delivery(client, auth, job_id)["id"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        delivery = client.get(f"/webhook-deliveries/{delivery_id}", headers=auth).json()
+        if len(delivery["attempt_log"]) >= 2:
+            break
+        time.sleep(0.1)
+    first, second = delivery["attempt_log"][:2]
+    for attempt in (first, second):
+        assert attempt["status_code"] is None
+        assert attempt["error"].startswith("connection failed: ")

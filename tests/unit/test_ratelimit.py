@@ -1,0 +1,28 @@
+"""The fixed-window arithmetic behind Retry-After."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.ratelimit import window
+
+
+@pytest.mark.parametrize(
+    ("now", "period_s", "expected"),
+    [
+        (120.0, 60, (2, 60)),  # a window's first instant: the whole window is left
+        (170.5, 60, (2, 10)),  # 9.5 s left rounds up: retrying earlier would be refused
+        (179.2, 60, (2, 1)),
+        (179.999, 60, (2, 1)),  # never 0: a client must not retry straight away
+        (7200.0 + 1.5, 3600, (2, 3599)),
+    ],
+)
+def test_window_number_and_whole_seconds_left(
+    now: float, period_s: int, expected: tuple[int, int]
+) -> None:
+    assert window(now, period_s) == expected
+
+
+def test_consecutive_instants_share_a_window_until_its_end() -> None:
+    assert window(1_700_000_039.0, 60)[0] == window(1_700_000_040.0 - 1e-6, 60)[0]
+    assert window(1_700_000_040.0, 60)[0] == window(1_700_000_039.0, 60)[0] + 1

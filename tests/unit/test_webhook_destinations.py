@@ -1,0 +1,154 @@
+"""The SSRF guard: what a webhook URL may point at, with and without the operator's allow-list."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from shared.errors import UnprocessableError
+from shared.webhooks.destinations import (
+    UnresolvableHostError,
+    check_destination,
+    check_destination_async,
+    parse_allow_list,
+    resolve_destination,
+)
+
+LOOPBACK_ALLOWED = ["127.0.0.0/8"]
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1:8080/hook", "loopback"),
+        ("http://127.1/hook", "loopback"),  # a short form the resolver expands
+        ("http://2130706433/hook", "loopback"),  # 127.0.0.1 as one number
+        ("http://localhost/hook", "loopback"),
+        ("http://10.0.0.1/hook", "private"),
+        ("http://172.16.5.4/hook", "private"),
+        ("http://192.168.1.1/hook", "private"),
+        ("http://169.254.169.254/latest/meta-data/", "metadata"),
+        ("http://169.254.10.10/", "link-local"),
+        ("http://100.64.0.1/", "CGNAT"),
+        ("http://0.0.0.0/", "unspecified"),
+        ("http://224.0.0.1/", "multicast"),
+        ("http://240.0.0.1/", "reserved"),
+        ("http://[::1]/hook", "loopback"),
+        ("http://[::]/hook", "unspecified"),
+        ("http://[fe80::1]/hook", "link-local"),
+        ("http://[fc00::1]/hook", "private"),
+        ("http://[::ffff:10.0.0.1]/hook", "private"),
+        ("http://[::ffff:127.0.0.1]/hook", "loopback"),
+        ("http://[::ffff:169.254.169.254]/", "metadata"),
+        ("http://[64:ff9b::a00:1]/", "private"),  # NAT64 of 10.0.0.1
+        ("https://[2002:a00:1::]/", "private"),  # 6to4 of 10.0.0.1
+    ],
+)
+def test_non_public_addresses_are_refused(url: str, reason: str) -> None:
+    with pytest.raises(UnprocessableError) as refused:
+        check_destination(url, [])
+    assert reason in refused.value.detail
+    assert "public addresses only" in refused.value.detail
+
+
+def test_a_name_is_refused_for_what_it_resolves_to() -> None:
+    with pytest.raises(UnprocessableError) as refused:
+        check_destination("http://localhost:9000/x", [])
+    assert refused.value.detail.startswith("localhost resolves to ")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://localhost:8080/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "https://127.5.6.7/hook",
+    ],
+)
+def test_an_allowed_network_lets_its_addresses_through(url: str) -> None:
+    check_destination(url, LOOPBACK_ALLOWED)
+
+
+def test_the_allow_list_opens_only_what_it_names() -> None:
+    for url in ("http://10.0.0.1/", "http://169.254.169.254/", "http://[::1]/"):
+        with pytest.raises(UnprocessableError):
+            check_destination(url, LOOPBACK_ALLOWED)
+    check_destination("http://10.1.2.3/", ["10.1.0.0/16", "::1/128"])
+    check_destination("http://[::1]:9/", ["10.1.0.0/16", "::1/128"])
+    with pytest.raises(UnprocessableError):
+        check_destination("http://10.2.0.1/", ["10.1.0.0/16"])
+
+
+def test_an_allowed_host_name_is_not_resolved() -> None:
+    # An internal name that does not resolve here: allowing the name skips the address checks.
+    allowed = parse_allow_list(["hooks.internal.example"])
+    destination = resolve_destination("https://Hooks.Internal.Example:8443/in", allowed)
+    assert (destination.host, destination.port, destination.addresses) == (
+        "hooks.internal.example",
+        8443,
+        (),
+    )
+    with pytest.raises(UnresolvableHostError):
+        check_destination("https://other.internal.example/", ["hooks.internal.example"])
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://8.8.8.8/hook",
+        "https://1.1.1.1:8443/path?q=1",
+        "http://[2001:4860:4860::8888]/hook",
+    ],
+)
+def test_public_ip_literals_are_allowed(url: str) -> None:
+    destination = resolve_destination(url, parse_allow_list([]))
+    assert destination.addresses
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ftp://8.8.8.8/file", "http:// or https://"),
+        ("file:///etc/passwd", "http:// or https://"),
+        ("gopher://8.8.8.8/", "http:// or https://"),
+        ("javascript:alert(1)", "http:// or https://"),
+        ("8.8.8.8/hook", "http:// or https://"),
+        ("http://user:pw@8.8.8.8/hook", "credentials"),
+        ("http://user@8.8.8.8/hook", "credentials"),
+        ("http://@8.8.8.8/hook", "credentials"),
+        ("http:///hook", "no host"),
+        ("http://8.8.8.8:99999/", "not between 1 and 65535"),
+        ("http://8.8.8.8:port/", "not a valid URL"),
+        ("http://8.8.8.8/a b", "whitespace"),
+        ("http://8.8.8.8\\@127.0.0.1/", "backslash"),
+        ("http://" + "a" * 2048 + ".com/", "longer than 2048"),
+    ],
+)
+def test_malformed_urls_are_refused(url: str, message: str) -> None:
+    with pytest.raises(UnprocessableError) as refused:
+        check_destination(url, LOOPBACK_ALLOWED)
+    assert message in refused.value.detail
+
+
+def test_an_unresolvable_host_is_refused() -> None:
+    with pytest.raises(UnresolvableHostError) as refused:
+        check_destination("https://no-such-host.invalid/hook", [])
+    assert refused.value.detail == "cannot resolve the host no-such-host.invalid"
+    assert refused.value.status_code == 422
+
+
+def test_the_async_check_is_the_same_check() -> None:
+    with pytest.raises(UnprocessableError):
+        asyncio.run(check_destination_async("http://10.0.0.1/", []))
+    asyncio.run(check_destination_async("http://127.0.0.1/", LOOPBACK_ALLOWED))
+
+
+def test_allow_list_entries_are_validated() -> None:
+    allowed = parse_allow_list([" 10.0.0.0/8 ", "fd00::/8", "192.168.1.5", "Hooks.Example."])
+    assert [str(n) for n in allowed.networks] == ["10.0.0.0/8", "fd00::/8", "192.168.1.5/32"]
+    assert allowed.hosts == frozenset({"hooks.example"})
+    for bad in ("10.0.0.1/8", "10.0.0.0/33", "300.1.1.1", "not a host", "http://x/", ""):
+        with pytest.raises(ValueError, match="VIGIL_WEBHOOK_ALLOWED_NETWORKS"):
+            parse_allow_list([bad])

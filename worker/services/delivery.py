@@ -1,0 +1,240 @@
+"""Sends webhook deliveries: claim one, check its destination again, POST the signed payload,
+record the attempt and what follows from it (done, retry later, failed, endpoint disabled).
+
+At-least-once: the outbox row is the record. A delivery is held under a lease while it is sent,
+so a duplicate message or the sweeper cannot send it twice at once; a retry is both scheduled as
+a delayed message and found by the sweeper if that message is lost. Database calls go through
+the process's event loop (`run`); the HTTP request happens outside it."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+from uuid import UUID
+
+import httpx
+from tortoise.timezone import now as utcnow
+
+from shared import metrics
+from shared.db.enums import DeliveryStatus
+from shared.enqueue import enqueue_deliveries, enqueue_delivery
+from shared.errors import UnprocessableError
+from shared.repositories import webhooks as repo
+from shared.repositories.webhooks import AttemptRecord, Claimed, Verdict
+from shared.settings import Settings, get_settings
+from shared.webhooks.destinations import (
+    Destination,
+    UnresolvableHostError,
+    parse_allow_list,
+    resolve_destination,
+)
+from shared.webhooks.signing import body_bytes, signed_headers
+from worker.runtime import run
+
+logger = logging.getLogger(__name__)
+
+EXCERPT_BYTES = 1024
+MAX_ERROR_LENGTH = 1000
+# Longer waits are left to the sweeper: a delayed message sits in a worker's memory until due.
+MAX_COUNTDOWN_S = 15 * 60
+SWEEP_BATCH = 500
+GONE = "the receiver answered 410 Gone"
+
+
+def lease(settings: Settings) -> timedelta:
+    """How long a sender holds a delivery: the request's connect, write and read phases each
+    get the timeout, plus time for name resolution and the database."""
+    return timedelta(seconds=4 * settings.webhook_timeout_s + 30)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What came of one request: the receiver's status, or why there was none."""
+
+    status_code: int | None = None
+    reason: str = ""
+    location: str | None = None
+    retry_after: str | None = None
+    excerpt: str | None = None
+    # Set when no response came: the destination was refused, or the request failed.
+    error: str | None = None
+    retryable: bool = False
+
+
+def backoff_s(
+    attempt: int, base: float, cap: float, rand: Callable[[], float] = random.random
+) -> float:
+    """Seconds before the attempt after `attempt` (1-based): base·4^(attempt-1) capped at `cap`,
+    with equal jitter (half of it fixed, half random) so receivers that failed together are not
+    all retried at the same instant."""
+    delay = min(cap, base * 4.0 ** (attempt - 1))
+    return delay / 2 + rand() * delay / 2
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """A Retry-After header (delay-seconds or an HTTP-date) as seconds from `now`; None when
+    absent or unreadable."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _retry_delay(answer: Answer, attempt: int, settings: Settings, now: datetime) -> float:
+    delay = backoff_s(attempt, settings.webhook_backoff_base_s, settings.webhook_backoff_max_s)
+    asked = parse_retry_after(answer.retry_after, now)
+    if asked is not None and asked > delay:
+        delay = min(asked, settings.webhook_backoff_max_s)
+    return delay
+
+
+def judge(
+    answer: Answer, attempt: int, settings: Settings, now: datetime
+) -> tuple[Verdict, str | None]:
+    """The delivery's next state after `answer` to its `attempt`-th attempt, and the error to
+    record for the attempt (None for a success)."""
+    code = answer.status_code
+    if code is not None and 200 <= code < 300:
+        return Verdict(DeliveryStatus.SUCCEEDED), None
+    if code is not None and 300 <= code < 400:
+        where = f"to {answer.location}" if answer.location else "without a Location header"
+        return Verdict(DeliveryStatus.FAILED), f"redirect ({code}) {where} not followed"
+    if code == 410:
+        return Verdict(DeliveryStatus.FAILED, disable_endpoint=GONE), GONE
+    if code is not None:
+        error = f"the receiver answered {code} {answer.reason}".rstrip()
+        retryable = code == 429 or code >= 500
+    else:
+        error = answer.error or "no response"
+        retryable = answer.retryable
+    if not retryable:
+        return Verdict(DeliveryStatus.FAILED), error
+    if attempt >= settings.webhook_max_attempts:
+        return Verdict(DeliveryStatus.FAILED), f"{error}; gave up after {attempt} attempts"
+    delay = _retry_delay(answer, attempt, settings, now)
+    return Verdict(DeliveryStatus.PENDING, next_attempt_at=now + timedelta(seconds=delay)), error
+
+
+def pinned(destination: Destination) -> tuple[httpx.URL, dict[str, str], dict[str, Any]]:
+    """The request aimed at an address the guard checked, with the original Host header and,
+    for HTTPS, the original name for SNI and certificate checks."""
+    url = httpx.URL(destination.url)
+    if not destination.addresses:
+        return url, {}, {}
+    extensions = {"sni_hostname": destination.host} if destination.scheme == "https" else {}
+    return url.copy_with(host=destination.addresses[0]), {"host": url.netloc.decode()}, extensions
+
+
+def _excerpt(response: httpx.Response) -> str | None:
+    data = b""
+    try:
+        for chunk in response.iter_bytes():
+            data += chunk
+            if len(data) >= EXCERPT_BYTES:
+                break
+    except httpx.HTTPError:
+        pass  # the status is the answer; a body cut short only shortens the excerpt
+    # Postgres text cannot hold NUL.
+    return data[:EXCERPT_BYTES].decode("utf-8", "replace").replace("\x00", "") or None
+
+
+def send(claimed: Claimed, secret: str, settings: Settings) -> Answer:
+    """One signed POST of the delivery's payload; never raises for the receiver's faults."""
+    try:
+        destination = resolve_destination(
+            claimed.url, parse_allow_list(settings.webhook_allowed_networks)
+        )
+    except UnresolvableHostError as exc:
+        return Answer(error=exc.detail, retryable=True)
+    except UnprocessableError as exc:
+        return Answer(error=f"destination refused: {exc.detail}")
+    body = body_bytes(claimed.payload)
+    headers = signed_headers(secret, claimed.msg_id, int(time.time()), body)
+    url, host_header, extensions = pinned(destination)
+    timeout = settings.webhook_timeout_s
+    try:
+        # trust_env=False: proxy variables must not route webhooks around the address checks.
+        with (
+            httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client,
+            client.stream(
+                "POST", url, content=body, headers=headers | host_header, extensions=extensions
+            ) as response,
+        ):
+            return Answer(
+                status_code=response.status_code,
+                reason=response.reason_phrase,
+                location=response.headers.get("location"),
+                retry_after=response.headers.get("retry-after"),
+                excerpt=_excerpt(response),
+            )
+    except httpx.TimeoutException:
+        return Answer(error=f"no answer within {timeout:g}s", retryable=True)
+    except httpx.HTTPError as exc:
+        return Answer(error=f"connection failed: {exc or type(exc).__name__}", retryable=True)
+
+
+def deliver(delivery_id: UUID) -> None:
+    """Make one attempt at a delivery if it is pending, due and not held by another sender."""
+    settings = get_settings()
+    claimed = run(repo.claim(delivery_id, lease(settings)))
+    if claimed is None:
+        logger.debug("webhook delivery %s: not due or held elsewhere; skipped", delivery_id)
+        return
+    if claimed.refusal is not None or claimed.secret is None:
+        reason = claimed.refusal or "nothing to sign with"
+        run(repo.abandon(claimed, reason))
+        logger.info("webhook delivery %s: failed unsent: %s", delivery_id, reason)
+        return
+    started_at = utcnow()
+    started = time.monotonic()
+    answer = send(claimed, claimed.secret, settings)
+    duration_ms = round((time.monotonic() - started) * 1000)
+    verdict, error = judge(answer, claimed.attempt, settings, utcnow())
+    attempt = AttemptRecord(
+        started_at=started_at,
+        duration_ms=duration_ms,
+        status_code=answer.status_code,
+        error=error[:MAX_ERROR_LENGTH] if error else None,
+        response_excerpt=answer.excerpt,
+    )
+    if not run(repo.record_attempt(claimed, attempt, verdict, settings.webhook_disable_after)):
+        logger.info("webhook delivery %s: lease lost; attempt not recorded", delivery_id)
+        return
+    outcome = "retry" if verdict.status is DeliveryStatus.PENDING else verdict.status.value
+    metrics.record_webhook_attempt(outcome)
+    logger.info(
+        "webhook delivery %s attempt %d: %s%s",
+        delivery_id,
+        claimed.attempt,
+        outcome,
+        f" ({error})" if error else "",
+    )
+    if verdict.next_attempt_at is not None:
+        countdown = (verdict.next_attempt_at - utcnow()).total_seconds()
+        if countdown <= MAX_COUNTDOWN_S:
+            enqueue_delivery(delivery_id, countdown=max(0.0, countdown))
+
+
+def sweep() -> int:
+    """Re-send deliveries that are due but were not sent: a lost message, a dead sender, a
+    retry left to the sweeper. Returns how many."""
+    grace = timedelta(seconds=get_settings().requeue_after_s)
+    due = run(repo.due_for_sweep(grace, SWEEP_BATCH))
+    enqueue_deliveries(due)
+    if due:
+        logger.info("webhook sweep: re-sent %d delivery(ies)", len(due))
+    return len(due)
