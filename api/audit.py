@@ -2,7 +2,10 @@
 
 The address is the socket peer as uvicorn reports it. Behind a reverse proxy run uvicorn with
 `--proxy-headers --forwarded-allow-ips=<the proxy's address>` so that it becomes the real
-client; X-Forwarded-For is never read here, since any client can send one."""
+client; X-Forwarded-For is never read here, since any client can send one.
+
+An action taken with an API key names it in `via_api_key_id` (api/deps.py notes the caller), so
+what a leaked key did can be told from what its owner did."""
 
 from __future__ import annotations
 
@@ -19,4 +22,7 @@ def client_ip(request: Request) -> str | None:
 
 
 async def audit(request: Request, action: str, user_id: UUID | None, **details: Any) -> None:
+    via_api_key_id: str | None = getattr(request.state, "api_key_id", None)
+    if via_api_key_id:
+        details["via_api_key_id"] = via_api_key_id
     await repo.record(action, user_id, client_ip(request), **details)

@@ -6,14 +6,14 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import redis.asyncio as aioredis
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from api import ratelimit
 from api.api_keys import service as api_keys
 from api.auth.security import decode_token
 from shared.db.models import User
-from shared.errors import AuthenticationError, ForbiddenError
+from shared.errors import AuthenticationError
 from shared.repositories import users as users_repo
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/signin", auto_error=False)
@@ -33,11 +33,17 @@ def redis_client(request: Request) -> aioredis.Redis:
 
 RedisClient = Annotated[aioredis.Redis, Depends(redis_client)]
 
+# A page number is bounded so that its OFFSET (page x page size) stays far inside Postgres'
+# bigint: past it the query fails, a 500 rather than an empty page.
+MAX_PAGE = 1_000_000
+Page = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+
 
 def _note_caller(
     request: Request, user_id: UUID, method: AuthMethod, api_key_id: UUID | None = None
 ) -> None:
-    """Who is calling, for the access log (api/access_log.py reads the request state)."""
+    """Who is calling, for the access log (api/observe.py) and the audit trail (api/audit.py),
+    which read the request state."""
     request.state.user_id = str(user_id)
     request.state.auth_method = method
     request.state.api_key_id = str(api_key_id) if api_key_id else None
@@ -49,8 +55,9 @@ async def current_user(
     token: Annotated[str | None, Depends(oauth2_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> User:
-    """The caller, from a bearer access token or else an X-API-Key. Counts the request against
-    the user's or the key's rate limit before anything reaches the database."""
+    """The caller, from a bearer access token or else an X-API-Key, which acts as its owner.
+    Counts the request against the user's rate limit and, with a key, the key's: the key's
+    before anything reaches the database, the owner's once the key has named them."""
     if token:
         claims = decode_token(token, "access")
         _note_caller(request, claims.sub, "bearer")
@@ -64,6 +71,8 @@ async def current_user(
         await ratelimit.hit(redis, ratelimit.PER_API_KEY, key_hash[:32])
         key = await api_keys.authenticate(key_hash)
         _note_caller(request, key.owner.id, "api_key", key.id)
+        # All of a user's keys and tokens share the per-user budget: more keys, no more requests.
+        await ratelimit.hit(redis, ratelimit.PER_USER, str(key.owner.id))
         await api_keys.mark_used(key)
         return key.owner
     raise AuthenticationError(
@@ -72,14 +81,3 @@ async def current_user(
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
-
-
-async def signed_in_user(request: Request, user: CurrentUser) -> User:
-    """The caller, when they authenticated with a bearer token: a leaked API key must not be
-    able to mint keys that outlive its revocation."""
-    if request.state.auth_method != "bearer":
-        raise ForbiddenError("an API key cannot do this; sign in and use a bearer access token")
-    return user
-
-
-SignedInUser = Annotated[User, Depends(signed_in_user)]

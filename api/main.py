@@ -10,16 +10,15 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from tortoise.contrib.fastapi import RegisterTortoise
 
-from api.access_log import AccessLogMiddleware
 from api.api_keys.router import router as api_keys_router
 from api.auth.router import router as auth_router
 from api.errors import install_error_handlers
 from api.health.router import router as health_router
 from api.jobs.router import router as jobs_router
-from api.metrics.middleware import HttpMetricsMiddleware
 from api.metrics.router import router as metrics_router
 from api.metrics.service import ApiMetrics
 from api.models.router import router as models_router
+from api.observe import ObserveRequests
 from api.ratelimit import IpRateLimitMiddleware
 from api.users.router import router as users_router
 from api.watchlist.router import router as watchlist_router
@@ -50,8 +49,8 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    # Middleware added first runs innermost: the access log sees every answer, CORS headers
-    # reach 429s too.
+    # Middleware added first runs innermost: the observer (access log, HTTP metrics) sees every
+    # answer, CORS headers reach 429s too.
     app.add_middleware(IpRateLimitMiddleware)
     api = APIRouter(prefix=API_PREFIX)
     for router in (
@@ -68,7 +67,6 @@ def create_app() -> FastAPI:
     app.include_router(api)
     app.include_router(metrics_router)
     app.state.metrics = ApiMetrics(get_settings().redis_url)
-    app.add_middleware(HttpMetricsMiddleware, metrics=app.state.metrics, router=app.router)
     cors_origins = get_settings().cors_origins
     if cors_origins:
         app.add_middleware(
@@ -79,7 +77,7 @@ def create_app() -> FastAPI:
             allow_headers=["Authorization", "X-API-Key", "Content-Type"],
             expose_headers=["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining"],
         )
-    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(ObserveRequests, metrics=app.state.metrics)
     return app
 
 

@@ -12,6 +12,7 @@ is taken from each process's clock, so keep them NTP-synchronised."""
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import math
 import time
@@ -76,6 +77,27 @@ SIGNIN_PER_ACCOUNT = Rule(
 )
 
 
+# One IPv6 client usually holds a whole /64 (SLAAC, privacy addresses): counting per address
+# would hand it 2**64 budgets.
+IPV6_PREFIX = 64
+
+
+def address_bucket(host: str | None) -> str:
+    """What a per-address limit counts: an IPv4 address itself (also when it comes IPv4-mapped
+    in IPv6), the /64 network of an IPv6 address; anything unparsable as it is."""
+    if host is None:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, IPV6_PREFIX), strict=False))
+    return str(address)
+
+
 def window(now: float, period_s: int) -> tuple[int, int]:
     """The number of the fixed window `now` (unix seconds) falls in, and the whole seconds
     until that window ends, at least 1 so that a client never retries straight away."""
@@ -134,7 +156,7 @@ def _redis(request: Request) -> aioredis.Redis:
 
 async def limit_auth_by_ip(request: Request) -> None:
     """Route dependency of sign-up, sign-in and token refresh: the brute-force guard."""
-    await hit(_redis(request), AUTH_PER_IP, client_ip(request) or "unknown")
+    await hit(_redis(request), AUTH_PER_IP, address_bucket(client_ip(request)))
 
 
 async def limit_signin_for_account(request: Request, email: str) -> None:
@@ -155,7 +177,7 @@ class IpRateLimitMiddleware:
         if scope["type"] == "http" and scope["path"] not in UNLIMITED_PATHS:
             request = Request(scope)
             try:
-                await hit(_redis(request), PER_IP, client_ip(request) or "unknown")
+                await hit(_redis(request), PER_IP, address_bucket(client_ip(request)))
             except RateLimitedError as exc:
                 response = error_response(exc.status_code, exc.code, exc.detail, exc.headers)
                 await response(scope, receive, send)

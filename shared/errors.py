@@ -42,11 +42,6 @@ class AuthenticationError(AppError):
     code = "not_authenticated"
 
 
-class ForbiddenError(AppError):
-    status_code = 403
-    code = "forbidden"
-
-
 class PayloadTooLargeError(AppError):
     status_code = 413
     code = "payload_too_large"

@@ -11,5 +11,5 @@ FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
 
 def configure_logging() -> None:
     logging.basicConfig(level=get_settings().log_level.upper(), format=FORMAT)
-    # The API's access log (api/access_log.py) is the request record: kept whatever the level.
+    # The API's access log (api/observe.py) is the request record: kept whatever the level.
     logging.getLogger("vigil.access").setLevel(logging.INFO)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from api.api_keys import service
 from api.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList
-from api.deps import CurrentUser, SignedInUser
+from api.deps import CurrentUser
 
 router = APIRouter(prefix="/api-keys", tags=["api keys"])
 
@@ -14,13 +14,11 @@ router = APIRouter(prefix="/api-keys", tags=["api keys"])
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses={
-        403: {"description": "authenticated with an API key: keys are made by signed-in users"},
-        409: {"description": "the account has the most live keys allowed (100)"},
-    },
+    responses={409: {"description": "the account has the most live keys allowed (100)"}},
 )
-async def create_api_key(data: ApiKeyCreate, request: Request, user: SignedInUser) -> ApiKeyCreated:
-    """A new key for `X-API-Key`. The key is in this response only: store it now."""
+async def create_api_key(data: ApiKeyCreate, request: Request, user: CurrentUser) -> ApiKeyCreated:
+    """A new key for `X-API-Key`. The key is in this response only: store it now. A key can
+    make keys too: it acts as its owner everywhere."""
     return await service.create(request, user, data.name)
 
 

@@ -6,15 +6,16 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from api.text import NoNul
 from shared.db.models import ApiKey
 
 
 class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = (
-        Field(examples=["nightly camera upload"])
-    )
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul
+    ] = Field(examples=["nightly camera upload"])
 
 
 class ApiKeyRead(BaseModel):

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from api.text import ShortText
+
 PASSWORD = Field(min_length=8, max_length=128)
 
 
@@ -10,7 +12,7 @@ class SignupCreate(BaseModel):
 
     email: EmailStr
     password: str = PASSWORD
-    full_name: str | None = Field(default=None, max_length=200)
+    full_name: ShortText | None = None
 
 
 class TokenPair(BaseModel):

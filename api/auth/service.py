@@ -11,8 +11,9 @@ from tortoise.exceptions import IntegrityError
 from api.audit import audit
 from api.auth.schemas import SignupCreate, TokenPair
 from api.auth.security import decode_token, hash_password, issue_token, verify_password
+from api.text import NUL, NUL_MESSAGE
 from shared.db.models import User
-from shared.errors import AppError, AuthenticationError, ConflictError
+from shared.errors import AppError, AuthenticationError, ConflictError, UnprocessableError
 from shared.repositories import users as repo
 from shared.settings import get_settings
 
@@ -36,6 +37,13 @@ async def signup(request: Request, data: SignupCreate) -> User:
 
 
 async def authenticate(request: Request, email: str, password: str) -> User:
+    # The sign-in form is not a schema of ours: its username gets the NUL check here, before
+    # Postgres sees it in the lookup or the audit record.
+    if NUL in email:
+        raise UnprocessableError(
+            f"username: {NUL_MESSAGE}",
+            extra={"fields": [{"field": "username", "message": NUL_MESSAGE}]},
+        )
     user = await repo.get_by_email(email)
     # The form field is unbounded; no address is longer.
     attempted = email.lower()[:MAX_EMAIL_LENGTH]

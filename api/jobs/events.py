@@ -4,13 +4,17 @@ The stream subscribes to the job's Redis channel before it reads the job from Po
 event published in between is queued rather than lost, and a client that reconnects gets the
 current status as its first event (no Last-Event-ID needed). Postgres stays the record: the
 terminal status is read from it, and on every quiet interval it is checked, so a missed final
-event cannot keep a stream open."""
+event cannot keep a stream open.
+
+Each stream holds a Redis connection and a task for as long as its job runs, so a user has at
+most MAX_STREAMS_PER_USER open at once, counted in Redis across every API process."""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
@@ -21,6 +25,7 @@ from redis.asyncio.client import PubSub
 
 from api.jobs.service import status_read
 from shared.db.models import Job
+from shared.errors import RateLimitedError
 from shared.events import job_channel
 from shared.repositories import jobs as repo
 
@@ -31,6 +36,73 @@ KEEPALIVE_S = 15.0
 QUIET_CHECK_S = 5.0
 SUBSCRIBE_TIMEOUT_S = 5.0
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+MAX_STREAMS_PER_USER = 10
+# A slot is renewed while its stream runs; one whose API process died lapses after SLOT_TTL_S,
+# so a crash cannot lock its user out for longer.
+SLOT_TTL_S = 60
+SLOT_RENEW_S = 15
+# Streams end when their jobs do; this is a hint, not a promise that a slot is free by then.
+STREAMS_RETRY_AFTER_S = 15
+
+
+class StreamSlot:
+    """One of a user's concurrent event streams: a member of the user's Redis sorted set whose
+    score is the time it lapses. Like the rate limits, the cap fails open when Redis is down."""
+
+    def __init__(self, redis: aioredis.Redis, user_id: UUID) -> None:
+        self.redis = redis
+        self.key = f"sse:streams:{user_id}"
+        self.member = uuid.uuid4().hex
+        self.renewed = time.monotonic()
+
+    async def acquire(self) -> None:
+        """Take a slot; RateLimitedError when the user already has the most streams open."""
+        now = time.time()
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.zremrangebyscore(self.key, "-inf", now)
+                pipe.zadd(self.key, {self.member: now + SLOT_TTL_S})
+                pipe.zcard(self.key)
+                pipe.expire(self.key, SLOT_TTL_S)
+                _, _, count, _ = await pipe.execute()
+        except (aioredis.RedisError, OSError) as exc:
+            logger.warning("event streams not capped: Redis is unreachable (%s)", exc)
+            return
+        if count > MAX_STREAMS_PER_USER:
+            await self.release()
+            raise RateLimitedError(
+                f"too many event streams (more than {MAX_STREAMS_PER_USER} open at once for "
+                f"this user); close one, or retry in {STREAMS_RETRY_AFTER_S} s",
+                headers={
+                    "Retry-After": str(STREAMS_RETRY_AFTER_S),
+                    "X-RateLimit-Limit": str(MAX_STREAMS_PER_USER),
+                    "X-RateLimit-Remaining": "0",
+                },
+            )
+
+    async def renew(self) -> None:
+        if time.monotonic() - self.renewed < SLOT_RENEW_S:
+            return
+        self.renewed = time.monotonic()
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.zadd(self.key, {self.member: time.time() + SLOT_TTL_S}, xx=True)
+                pipe.expire(self.key, SLOT_TTL_S)
+                await pipe.execute()
+        except (aioredis.RedisError, OSError):
+            logger.warning("could not renew an event stream's slot; it lapses in %s s", SLOT_TTL_S)
+
+    async def release(self) -> None:
+        # Shielded: on a client disconnect the stream is being cancelled, and the slot must
+        # still be given back.
+        with anyio.CancelScope(shield=True):
+            try:
+                await self.redis.zrem(self.key, self.member)
+            except (aioredis.RedisError, OSError):
+                logger.warning(
+                    "could not release an event stream's slot; it lapses in %s s", SLOT_TTL_S
+                )
 
 
 def sse(event: str, data: str) -> str:
@@ -56,6 +128,11 @@ async def _subscribe(redis: aioredis.Redis, job_id: UUID) -> PubSub | None:
         confirmation = await pubsub.get_message(timeout=SUBSCRIBE_TIMEOUT_S)
     except (aioredis.RedisError, OSError):
         confirmation = None
+    except BaseException:
+        # Above all a cancellation (the client left while Redis was answering): the caller
+        # never gets the PubSub to close, so its connection would be lost to the pool.
+        await _close(pubsub)
+        raise
     if confirmation is not None and confirmation.get("type") == "subscribe":
         return pubsub
     logger.warning("cannot listen for job %s events; following Postgres only", job_id)
@@ -86,11 +163,13 @@ async def _next_event(pubsub: PubSub | None, job_id: UUID) -> dict[str, Any] | N
     return event if isinstance(event, dict) else None
 
 
-async def job_events(job_id: UUID, redis: aioredis.Redis) -> AsyncIterator[str]:
+async def job_events(job_id: UUID, redis: aioredis.Redis, slot: StreamSlot) -> AsyncIterator[str]:
     """`status` (the current JobStatusRead), then the worker's `progress` and `status` events,
-    `: keepalive` comments while quiet, and `end` after a terminal status."""
-    pubsub = await _subscribe(redis, job_id)
+    `: keepalive` comments while quiet, and `end` after a terminal status. Releases `slot` when
+    it ends (a stream that never starts leaves it to lapse)."""
+    pubsub: PubSub | None = None
     try:
+        pubsub = await _subscribe(redis, job_id)
         job = await repo.get(job_id)
         if job is None:
             yield _end(job_id, "deleted")
@@ -101,6 +180,7 @@ async def job_events(job_id: UUID, redis: aioredis.Redis) -> AsyncIterator[str]:
             return
         last_sent = time.monotonic()
         while True:
+            await slot.renew()
             try:
                 event = await _next_event(pubsub, job_id)
             except (aioredis.RedisError, OSError):
@@ -131,3 +211,4 @@ async def job_events(job_id: UUID, redis: aioredis.Redis) -> AsyncIterator[str]:
     finally:
         if pubsub is not None:
             await _close(pubsub)
+        await slot.release()

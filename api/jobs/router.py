@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
-from api.deps import CurrentUser, RedisClient
+from api.deps import CurrentUser, Page, RedisClient
 from api.jobs import batch, events, service
 from api.jobs.dependencies import OwnedJob
 from api.jobs.schemas import (
@@ -50,7 +50,6 @@ UPLOAD_BODY: dict[str, Any] = {
     }
 }
 
-Page = Annotated[int, Query(ge=1)]
 PageSize = Annotated[int, Query(ge=1, le=500)]
 
 
@@ -158,13 +157,23 @@ async def job_status(job: OwnedJob) -> JobStatusRead:
 @router.get(
     "/jobs/{job_id}/events",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "server-sent events"}},
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "server-sent events"},
+        429: {
+            "description": f"you have {events.MAX_STREAMS_PER_USER} event streams open already; "
+            "see Retry-After"
+        },
+    },
 )
-async def job_events(job: OwnedJob, redis: RedisClient) -> StreamingResponse:
+async def job_events(job: OwnedJob, user: CurrentUser, redis: RedisClient) -> StreamingResponse:
     """Live progress: `status` (the current status), then `progress` and `status` events as the
     worker sends them, `: keepalive` comments every 15 s, and `end` once the job has finished."""
+    slot = events.StreamSlot(redis, user.id)
+    await slot.acquire()
     return StreamingResponse(
-        events.job_events(job.id, redis), media_type="text/event-stream", headers=events.HEADERS
+        events.job_events(job.id, redis, slot),
+        media_type="text/event-stream",
+        headers=events.HEADERS,
     )
 
 

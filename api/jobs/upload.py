@@ -8,6 +8,7 @@ same way, file by file: a bad file is refused on its own while the others are ke
 from __future__ import annotations
 
 import contextlib
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from fastapi import Request
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from api.text import NUL, NUL_MESSAGE
 from shared import storage
 from shared.db.enums import JobKind
 from shared.errors import (
@@ -30,7 +32,10 @@ from shared.media import SNIFF_BYTES, SUPPORTED, MediaFormat, sniff
 FILE_FIELD = "file"
 BATCH_FIELD = "files"
 MAX_FIELD_BYTES = 64 * 1024
-# Multipart framing and small fields ride on top of the file itself.
+# Parts other than the files (`params`, `callback_url`, ...): each is held in memory, so their
+# number is bounded as well as their size.
+MAX_FIELDS = 16
+# Multipart framing and small fields ride on top of the files themselves.
 ENVELOPE_ALLOWANCE = 256 * 1024
 MB = 1024 * 1024
 
@@ -183,6 +188,7 @@ class _Receiver:
         self.header_name = bytearray()
         self.header_value = bytearray()
         self.headers: dict[str, bytes] = {}
+        self.field_count = 0
         self.ended = False
 
     # --- part headers -------------------------------------------------------------
@@ -206,9 +212,18 @@ class _Receiver:
         _, options = parse_options_header(self.headers.get("content-disposition", b""))
         self.part.name = options.get(b"name", b"").decode("utf-8", "replace")
         raw_filename = options.get(b"filename")
-        self.part.filename = raw_filename.decode("utf-8", "replace") if raw_filename else None
+        self.part.filename = (
+            _printable(raw_filename.decode("utf-8", "replace")) if raw_filename else None
+        )
         if self.error is None:
             self.check_part()
+        if self.part.name != self.file_field and self.error is None:
+            self.field_count += 1
+            if self.field_count > MAX_FIELDS:
+                self.error = PayloadTooLargeError(
+                    f"at most {MAX_FIELDS} form fields besides the files are accepted",
+                    extra={"max_fields": MAX_FIELDS},
+                )
         if self.part.name == self.file_field and self.error is None:
             self.file = _IncomingFile(self.part.filename, self.limits, self.expected)
             self.files.append(self.file)
@@ -246,9 +261,17 @@ class _Receiver:
                 self.file_error(self.file.error)
         elif self.part.name:
             try:
-                self.fields[self.part.name] = self.part.data.decode("utf-8")
+                value = self.part.data.decode("utf-8")
             except UnicodeDecodeError:
                 self.error = UnprocessableError(f"form field {self.part.name!r} is not UTF-8 text")
+                return
+            if NUL in value:
+                self.error = UnprocessableError(
+                    f"form field {self.part.name!r} {NUL_MESSAGE}",
+                    extra={"fields": [{"field": self.part.name, "message": NUL_MESSAGE}]},
+                )
+                return
+            self.fields[self.part.name] = value
 
     def on_end(self) -> None:
         self.ended = True
@@ -292,6 +315,12 @@ class _BatchReceiver(_Receiver):
         """Kept on the file; the other files go on."""
 
 
+def _printable(filename: str) -> str | None:
+    """The client's file name without control characters: it is only shown back, and
+    Postgres refuses NUL in the stored media record."""
+    return "".join(char for char in filename if unicodedata.category(char) != "Cc") or None
+
+
 def _boundary(request: Request, parts: str) -> bytes:
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
@@ -302,20 +331,31 @@ def _boundary(request: Request, parts: str) -> bytes:
     return bytes(boundary)
 
 
+def _too_large(max_bytes: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(
+        f"the request exceeds the {max_bytes // MB} MB upload limit",
+        extra={"limit_bytes": max_bytes},
+    )
+
+
 def _check_declared_length(request: Request, max_bytes: int) -> None:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes + ENVELOPE_ALLOWANCE:
-        raise PayloadTooLargeError(
-            f"the request exceeds the {max_bytes // MB} MB upload limit",
-            extra={"limit_bytes": max_bytes},
-        )
+        raise _too_large(max_bytes)
 
 
-async def _parse(request: Request, boundary: bytes, receiver: _Receiver) -> None:
+async def _parse(request: Request, boundary: bytes, receiver: _Receiver, max_bytes: int) -> None:
     """Feed the body to the receiver as it streams in; raise the first fatal problem."""
     parser = MultipartParser(boundary, receiver.callbacks())
+    received = 0
     try:
         async for chunk in request.stream():
+            # A body without Content-Length is held to the same total: the per-file limits
+            # alone would let bytes outside any file (the epilogue after the closing boundary,
+            # which the parser skips) stream on for ever.
+            received += len(chunk)
+            if received > max_bytes + ENVELOPE_ALLOWANCE:
+                raise _too_large(max_bytes)
             parser.write(chunk)
             if receiver.error is not None:
                 raise receiver.error
@@ -335,7 +375,7 @@ async def receive_upload(request: Request, kind: JobKind, max_bytes: int) -> Upl
     _check_declared_length(request, max_bytes)
     receiver = _Receiver({kind: max_bytes}, kind)
     try:
-        await _parse(request, boundary, receiver)
+        await _parse(request, boundary, receiver, max_bytes)
         if not receiver.files:
             raise UnprocessableError("the `file` part is missing")
     except BaseException:
@@ -348,10 +388,11 @@ async def receive_batch(request: Request, limits: Mapping[JobKind, int], max_fil
     """Parse repeated `files` parts as they stream in. A bad file becomes a `Rejected` item;
     a problem with the request itself (too many files, malformed body) is raised."""
     boundary = _boundary(request, f"repeated `{BATCH_FIELD}` parts")
-    _check_declared_length(request, max_files * max(limits.values()))
+    max_bytes = max_files * max(limits.values())
+    _check_declared_length(request, max_bytes)
     receiver = _BatchReceiver(limits, max_files)
     try:
-        await _parse(request, boundary, receiver)
+        await _parse(request, boundary, receiver, max_bytes)
         if not receiver.files:
             raise UnprocessableError(
                 f"send 1 to {max_files} images or videos as repeated `{BATCH_FIELD}` parts"

@@ -56,5 +56,7 @@ def check_token(authorization: str | None, token: SecretStr | None) -> None:
         return
     scheme, _, sent = (authorization or "").partition(" ")
     expected = token.get_secret_value()
-    if scheme.lower() != "bearer" or not secrets.compare_digest(sent.strip(), expected):
+    # Bytes: compare_digest refuses non-ASCII text, which a client can put in a header.
+    matches = secrets.compare_digest(sent.strip().encode(), expected.encode())
+    if scheme.lower() != "bearer" or not matches:
         raise AuthenticationError("metrics need Authorization: Bearer <VIGIL_METRICS_TOKEN>")

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import CurrentUser
+from api.deps import CurrentUser, Page
 from api.users.schemas import AuditEventList, AuditEventRead, UserRead, UserUpdate
 from shared.repositories import audit as audit_repo
 from shared.repositories import users as repo
@@ -26,7 +26,7 @@ async def update_me(data: UserUpdate, user: CurrentUser) -> UserRead:
 @router.get("/audit-events")
 async def list_audit_events(
     user: CurrentUser,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Page = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> AuditEventList:
     """The caller's security events (failed sign-ins, password changes, API keys, webhooks),

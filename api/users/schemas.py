@@ -6,6 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.text import ShortText
 from shared.db.models import AuditEvent, User
 
 
@@ -32,7 +33,7 @@ class UserUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    full_name: str | None = Field(default=None, max_length=200)
+    full_name: ShortText | None = None
 
 
 class AuditEventRead(BaseModel):

@@ -5,6 +5,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from api.text import ShortText, Text
 from shared.db.enums import WatchlistKind
 from shared.db.models import WatchlistEntry
 from shared.plates import WatchKind, normalise_watch_pattern
@@ -17,12 +18,12 @@ class WatchlistEntryCreate(BaseModel):
 
     # Declared before `plate`: the plate's validator reads it.
     kind: WatchKind = "exact"
-    plate: str = Field(
+    plate: Text = Field(
         description="a plate (separators and case ignored) or, for kind pattern, a pattern "
         "where * stands for any run of characters and ? for one character",
         examples=["KA-22 P 3368", "SN66*"],
     )
-    label: str | None = Field(default=None, max_length=200, examples=["stolen, report to desk"])
+    label: ShortText | None = Field(default=None, examples=["stolen, report to desk"])
 
     @field_validator("plate")
     @classmethod

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from api.deps import CurrentUser
+from api.deps import CurrentUser, Page
 from api.jobs.dependencies import OwnedJob
 from api.webhooks import service
 from api.webhooks.dependencies import OwnedDelivery, OwnedEndpoint
@@ -88,7 +88,7 @@ async def webhook_deliveries(
     user: CurrentUser,
     endpoint: OwnedEndpoint,
     status_: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Page = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> DeliveryPage:
     """The endpoint's deliveries, newest first."""
@@ -109,7 +109,7 @@ async def get_delivery(delivery: OwnedDelivery) -> DeliveryDetail:
     status_code=status.HTTP_202_ACCEPTED,
     responses={
         404: {"description": "no such delivery of yours"},
-        409: {"description": "its endpoint is disabled"},
+        409: {"description": "its endpoint is disabled, or an attempt at it is in flight"},
     },
 )
 async def redeliver(user: CurrentUser, delivery: OwnedDelivery) -> DeliveryRead:

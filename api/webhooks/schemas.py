@@ -1,11 +1,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
+from api.text import NoNul, ShortText
 from shared.db.enums import DeliveryStatus
 from shared.db.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from shared.webhooks.destinations import MAX_URL_LENGTH
@@ -15,6 +23,7 @@ from shared.webhooks.destinations import MAX_URL_LENGTH
 EventType = Literal["job.completed", "job.failed", "job.progress", "plate.watchlist_match"]
 
 URL_DESCRIPTION = "http(s) URL of a public address; no credentials in it"
+Url = Annotated[str, StringConstraints(max_length=MAX_URL_LENGTH), NoNul]
 
 
 def _unique(event_types: list[EventType] | None) -> list[EventType] | None:
@@ -24,13 +33,12 @@ def _unique(event_types: list[EventType] | None) -> list[EventType] | None:
 class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(
-        max_length=MAX_URL_LENGTH,
+    url: Url = Field(
         description=URL_DESCRIPTION,
         examples=["https://example.com/hooks/vigil"],
     )
     event_types: list[EventType] = Field(min_length=1, description="the events to send there")
-    description: str | None = Field(default=None, max_length=200)
+    description: ShortText | None = None
 
     _dedupe = field_validator("event_types")(_unique)
 
@@ -41,9 +49,9 @@ class WebhookUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str | None = Field(default=None, max_length=MAX_URL_LENGTH, description=URL_DESCRIPTION)
+    url: Url | None = Field(default=None, description=URL_DESCRIPTION)
     event_types: list[EventType] | None = Field(default=None, min_length=1)
-    description: str | None = Field(default=None, max_length=200)
+    description: ShortText | None = None
     is_active: bool | None = None
 
     _dedupe = field_validator("event_types")(_unique)

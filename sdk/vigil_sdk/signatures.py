@@ -37,11 +37,13 @@ def verify_webhook(
         signatures = headers["webhook-signature"].split()
     except (KeyError, ValueError) as exc:
         raise WebhookVerificationError(f"missing or malformed webhook header: {exc}") from exc
-    if abs(time.time() - timestamp) > tolerance_s:
+    # In whole seconds: an absurdly long timestamp would overflow a float.
+    if abs(int(time.time()) - timestamp) > tolerance_s:
         raise WebhookVerificationError("webhook timestamp outside the tolerance")
-    expected = sign(secret, msg_id, timestamp, body)
-    # Several signatures are sent while a secret is being rotated: any one may match.
-    if not any(hmac.compare_digest(expected, candidate) for candidate in signatures):
+    expected = sign(secret, msg_id, timestamp, body).encode()
+    # Several signatures are sent while a secret is being rotated: any one may match. As bytes:
+    # compare_digest refuses str with anything but ASCII in it.
+    if not any(hmac.compare_digest(expected, each.encode()) for each in signatures):
         raise WebhookVerificationError("no matching webhook signature")
     payload: dict[str, Any] = json.loads(body)
     return payload

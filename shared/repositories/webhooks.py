@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F, Q
+from tortoise.fields import CharField
 from tortoise.timezone import now as utcnow
 from tortoise.transactions import in_transaction
 
@@ -25,6 +26,10 @@ MAX_ENDPOINTS_PER_USER = 50
 # Job outcomes also go to the job's own callback_url; progress and plate matches do not.
 CALLBACK_EVENTS = (EVENT_JOB_COMPLETED, EVENT_JOB_FAILED)
 ENDPOINT_DISABLED = "its webhook endpoint is disabled"
+# The column's own limit: a disabled reason quotes the last error, which can be longer.
+DISABLED_REASON_LENGTH = cast(
+    CharField[str | None], WebhookEndpoint._meta.fields_map["disabled_reason"]
+).max_length
 
 
 def _owner_id(job: Job) -> UUID:
@@ -148,22 +153,36 @@ class Claimed:
     lease: datetime
     endpoint_id: UUID | None
     # What to sign with: the endpoint's secret, or the owner's callback secret.
-    secret: str | None
-    # Why not to send at all (a disabled endpoint), or None.
-    refusal: str | None
+    secret: str
 
 
-async def claim(delivery_id: UUID, lease: timedelta) -> Claimed | None:
-    """Hold a pending, due, unheld delivery for `lease`; None when it is not one (sent
-    already, not due yet, held by another sender, or deleted)."""
+@dataclass(frozen=True)
+class Refused:
+    """A delivery held only to be failed unsent (`abandon`), for `reason`."""
+
+    id: UUID
+    lease: datetime
+    reason: str
+
+
+def _due_and_unheld(due_by: datetime, now: datetime) -> tuple[Q, Q]:
+    return (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=due_by),
+        Q(locked_until__isnull=True) | Q(locked_until__lte=now),
+    )
+
+
+async def claim(delivery_id: UUID, lease: timedelta) -> Claimed | Refused | None:
+    """Hold a pending, due, unheld delivery for `lease`, counting the attempt; None when it is
+    not one (sent already, not due yet, held by another sender, or deleted), Refused when it
+    must not be sent (its endpoint is disabled, or there is no secret to sign with)."""
     now = utcnow()
     until = now + lease
+    # Counted now, not when the attempt is recorded: an attempt whose sender is killed before
+    # it can record anything still uses up one of the delivery's attempts.
     held = await WebhookDelivery.filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-        Q(locked_until__isnull=True) | Q(locked_until__lte=now),
-        id=delivery_id,
-        status=DeliveryStatus.PENDING,
-    ).update(locked_until=until)
+        *_due_and_unheld(now, now), id=delivery_id, status=DeliveryStatus.PENDING
+    ).update(locked_until=until, attempts=F("attempts") + 1)
     if not held:
         return None
     rows = await WebhookDelivery.filter(id=delivery_id).values(
@@ -173,27 +192,25 @@ async def claim(delivery_id: UUID, lease: timedelta) -> Claimed | None:
         return None
     row = rows[0]
     secret: str | None
-    refusal: str | None = None
     if row["endpoint_id"] is not None:
         endpoint = await WebhookEndpoint.get_or_none(id=row["endpoint_id"])
-        secret = endpoint.secret if endpoint else None
-        if endpoint is None or not endpoint.is_active:
-            refusal = ENDPOINT_DISABLED
+        secret = endpoint.secret if endpoint is not None and endpoint.is_active else None
+        refusal = ENDPOINT_DISABLED
     else:
         user = await User.get_or_none(id=row["owner_id"])
         secret = user.callback_secret if user else None
-        if secret is None:
-            refusal = "the account has no callback secret to sign with"
+        refusal = "the account has no callback secret to sign with"
+    if secret is None:
+        return Refused(id=delivery_id, lease=until, reason=refusal)
     return Claimed(
         id=delivery_id,
         url=row["url"],
         msg_id=row["msg_id"],
         payload=row["payload"],
-        attempt=row["attempts"] + 1,
+        attempt=row["attempts"],
         lease=until,
         endpoint_id=row["endpoint_id"],
         secret=secret,
-        refusal=refusal,
     )
 
 
@@ -244,10 +261,8 @@ async def _after_final(
     streak = endpoint.failure_streak + 1
     changes: dict[str, Any] = {"failure_streak": streak}
     if streak >= disable_after and endpoint.is_active:
-        changes |= {
-            "is_active": False,
-            "disabled_reason": f"{streak} deliveries in a row failed; the last: {error}",
-        }
+        reason = f"{streak} deliveries in a row failed; the last: {error}"
+        changes |= {"is_active": False, "disabled_reason": reason[:DISABLED_REASON_LENGTH]}
     await (
         WebhookEndpoint.filter(id=endpoint_id).using_db(conn).update(updated_at=utcnow(), **changes)
     )
@@ -263,6 +278,8 @@ async def record_attempt(
     async with in_transaction() as conn:
         if await _held(conn, claimed) is None:
             return False
+        # The log's own sequence, unique across rounds; an attempt that never got recorded
+        # (its sender was killed) counts in `attempts` but has no entry.
         number = await WebhookAttempt.filter(delivery_id=claimed.id).using_db(conn).count() + 1
         await WebhookAttempt.create(
             delivery_id=claimed.id,
@@ -280,7 +297,6 @@ async def record_attempt(
             .using_db(conn)
             .update(
                 status=verdict.status,
-                attempts=F("attempts") + 1,
                 next_attempt_at=verdict.next_attempt_at,
                 locked_until=None,
                 last_status_code=attempt.status_code,
@@ -304,31 +320,74 @@ async def record_attempt(
     return True
 
 
-async def abandon(claimed: Claimed, reason: str) -> None:
-    """Fail a held delivery without sending it (its endpoint was disabled meanwhile)."""
+async def abandon(refused: Refused) -> None:
+    """Fail a held delivery without sending it."""
     await WebhookDelivery.filter(
-        id=claimed.id, status=DeliveryStatus.PENDING, locked_until=claimed.lease
+        id=refused.id, status=DeliveryStatus.PENDING, locked_until=refused.lease
     ).update(
         status=DeliveryStatus.FAILED,
+        # Nothing was sent: the claim's count is taken back.
+        attempts=F("attempts") - 1,
         next_attempt_at=None,
         locked_until=None,
-        last_error=reason,
+        last_error=refused.reason,
         updated_at=utcnow(),
     )
 
 
-async def due_for_sweep(grace: timedelta, limit: int) -> list[UUID]:
-    """Pending deliveries that are due and unheld, past `grace`: their message was lost, or
-    their sender died. Touching updated_at re-sends each at most once per `grace`."""
+async def give_up_exhausted(
+    grace: timedelta, limit: int, max_attempts: int, disable_after: int
+) -> int:
+    """Fail the pending deliveries, unheld and untouched for `grace`, that have used all
+    `max_attempts` attempts: their last attempt never got recorded (its sender was killed), and
+    sending them again could end the same way for ever. Returns how many."""
+    now = utcnow()
+    cutoff = now - grace
+    async with in_transaction() as conn:
+        exhausted = (
+            await WebhookDelivery.filter(
+                *_due_and_unheld(cutoff, now),
+                status=DeliveryStatus.PENDING,
+                updated_at__lt=cutoff,
+                attempts__gte=max_attempts,
+            )
+            .using_db(conn)
+            .limit(limit)
+            .select_for_update(skip_locked=True)
+            .only("id", "attempts", "endpoint_id")
+        )
+        for delivery in exhausted:
+            error = f"gave up after {delivery.attempts} attempts; the last one never finished"
+            await (
+                WebhookDelivery.filter(id=delivery.id)
+                .using_db(conn)
+                .update(
+                    status=DeliveryStatus.FAILED,
+                    next_attempt_at=None,
+                    locked_until=None,
+                    last_error=error,
+                    updated_at=now,
+                )
+            )
+            endpoint_id: UUID | None = delivery.endpoint_id  # type: ignore[attr-defined]
+            if endpoint_id is not None:
+                await _after_final(conn, endpoint_id, False, disable_after, error)
+    return len(exhausted)
+
+
+async def due_for_sweep(grace: timedelta, limit: int, max_attempts: int) -> list[UUID]:
+    """Pending deliveries that are due and unheld, past `grace`, with attempts left: their
+    message was lost, or their sender died. Touching updated_at re-sends each at most once per
+    `grace`."""
     now = utcnow()
     cutoff = now - grace
     async with in_transaction() as conn:
         due = (
             await WebhookDelivery.filter(
-                Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=cutoff),
-                Q(locked_until__isnull=True) | Q(locked_until__lte=now),
+                *_due_and_unheld(cutoff, now),
                 status=DeliveryStatus.PENDING,
                 updated_at__lt=cutoff,
+                attempts__lt=max_attempts,
             )
             .using_db(conn)
             .order_by("next_attempt_at")
@@ -377,7 +436,7 @@ async def attempt_log(delivery_id: UUID) -> list[WebhookAttempt]:
 async def redeliver(owner_id: UUID, delivery_id: UUID) -> WebhookDelivery | None:
     """Make the delivery pending and due now, with the same msg_id. A finished one starts a new
     round of attempts. None when it is not the owner's; ConflictError when its endpoint is
-    disabled."""
+    disabled or an attempt is in flight."""
     now = utcnow()
     async with in_transaction() as conn:
         delivery = (
@@ -388,6 +447,10 @@ async def redeliver(owner_id: UUID, delivery_id: UUID) -> WebhookDelivery | None
         )
         if delivery is None:
             return None
+        # The sender records its attempt's outcome over whatever was set meanwhile, so a
+        # redelivery now would be lost.
+        if delivery.locked_until is not None and delivery.locked_until > now:
+            raise ConflictError("an attempt at this delivery is in flight; try again in a moment")
         endpoint_id: UUID | None = delivery.endpoint_id  # type: ignore[attr-defined]
         if endpoint_id is not None:
             active = await WebhookEndpoint.filter(id=endpoint_id, is_active=True).using_db(conn)

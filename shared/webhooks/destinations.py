@@ -174,13 +174,9 @@ def resolve_destination(url: str, allowed: AllowList) -> Destination:
     return Destination(url, scheme, host, port, tuple(dict.fromkeys(map(str, addresses))))
 
 
-def check_destination(url: str, allowed: list[str]) -> None:
-    """UnprocessableError unless `url` is http(s), without credentials, and every address of its
-    host is public or inside `allowed` (CIDR networks or host names, the setting's format)."""
-    resolve_destination(url, parse_allow_list(allowed))
-
-
 async def check_destination_async(url: str, allowed: list[str]) -> None:
-    """`check_destination` with the name resolution in a thread, for the API."""
+    """UnprocessableError unless `url` is http(s), without credentials, and every address of its
+    host is public or inside `allowed` (CIDR networks or host names, the setting's format); the
+    name resolution runs in a thread, for the API."""
     allow_list = parse_allow_list(allowed)
     await asyncio.to_thread(resolve_destination, url, allow_list)

@@ -89,6 +89,17 @@ def uploads() -> set[Path]:
     return set(directory.iterdir()) if directory.exists() else set()
 
 
+@pytest.fixture
+def user(client: httpx.Client) -> Iterator[dict[str, str]]:
+    """A fresh user whose test must leave no job and no upload behind (bad-input tests)."""
+    before = uploads()
+    headers = signup_and_signin(client)
+    yield headers
+    me = client.get("/me", headers=headers).json()
+    assert not db_fetch("SELECT 1 FROM jobs WHERE owner_id = $1::uuid", me["id"])
+    assert uploads() <= before
+
+
 def wait_for_first_frames(
     client: httpx.Client, job_id: str, headers: dict[str, str], timeout_s: float = 60
 ) -> dict[str, Any]:

@@ -145,14 +145,39 @@ def test_bad_keys_foreign_ids_and_bearer_precedence(
     assert client.get("/me", headers=_key_headers(created)).status_code == 200
 
 
-def test_keys_are_made_by_signed_in_users_with_valid_names(
+def test_a_key_acts_as_its_owner_on_keys_and_webhooks_too_and_the_audit_names_it(
     client: httpx.Client, auth: dict[str, str]
 ) -> None:
-    headers = _key_headers(_create_key(client, auth))
-    refused = client.post("/api-keys", json={"name": "from a key"}, headers=headers)
-    assert refused.status_code == 403
-    assert refused.json()["error"] == "forbidden"
-    for name in ("", "   ", "x" * 201):
+    first = _create_key(client, auth)
+    headers = _key_headers(first)
+    second = _create_key(client, headers, "made with a key")
+    assert client.get("/me", headers=_key_headers(second)).status_code == 200
+    hook = client.post(
+        "/webhooks",
+        json={"url": "http://127.0.0.1:9/hook", "event_types": ["job.completed"]},
+        headers=headers,
+    )
+    assert hook.status_code == 201, hook.text
+    assert client.delete(f"/api-keys/{second['id']}", headers=headers).status_code == 204
+
+    events = {
+        (event["action"], event["details"].get("api_key_id")): event["details"]
+        for event in _events(client, auth)["items"]
+    }
+    assert events["api_key_created", second["id"]] == {
+        "api_key_id": second["id"],
+        "name": "made with a key",
+        "prefix": second["prefix"],
+        "via_api_key_id": first["id"],
+    }
+    assert events["api_key_revoked", second["id"]]["via_api_key_id"] == first["id"]
+    assert events["webhook_created", None]["via_api_key_id"] == first["id"]
+    # The first key was made with a bearer token: no key to name.
+    assert "via_api_key_id" not in events["api_key_created", first["id"]]
+
+
+def test_key_names_are_validated(client: httpx.Client, auth: dict[str, str]) -> None:
+    for name in ("", "   ", "x" * 201, "ci\u0000"):
         invalid = client.post("/api-keys", json={"name": name}, headers=auth)
         assert invalid.status_code == 422, name
         assert invalid.json()["fields"][0]["field"] == "name"
@@ -160,7 +185,7 @@ def test_keys_are_made_by_signed_in_users_with_valid_names(
         "/api-keys", json={"name": "ok", "owner_id": str(uuid.uuid4())}, headers=auth
     )
     assert extra.status_code == 422
-    assert client.get("/api-keys", headers=auth).json()["total"] == 1
+    assert client.get("/api-keys", headers=auth).json()["total"] == 0
 
 
 def test_at_most_100_live_keys(client: httpx.Client, auth: dict[str, str]) -> None:

@@ -50,6 +50,14 @@ def test_signup_validates_input(client: httpx.Client) -> None:
     )
     assert malformed.status_code == 422
     assert malformed.json()["error"] == "validation_error"
+    # Postgres refuses NUL in text: refused here rather than failing the INSERT.
+    email = _email()
+    nul = client.post(
+        "/auth/signup", json={"email": email, "password": PASSWORD, "full_name": "Ada\u0000"}
+    )
+    assert nul.status_code == 422
+    assert nul.json()["fields"][0]["field"] == "full_name"
+    assert db_fetch("SELECT 1 FROM users WHERE email = $1", email) == []
 
 
 def test_password_is_stored_as_argon2_hash(client: httpx.Client) -> None:
@@ -78,6 +86,9 @@ def test_signin_refuses_bad_credentials(client: httpx.Client) -> None:
     assert wrong.status_code == 401
     assert wrong.headers["www-authenticate"] == "Bearer"
     assert _signin(client, "nobody@example.com").status_code == 401
+    nul = _signin(client, f"{email}\x00")
+    assert nul.status_code == 422, nul.text
+    assert [field["field"] for field in nul.json()["fields"]] == ["username"]
 
 
 def test_me_requires_a_valid_access_token(client: httpx.Client) -> None:

@@ -3,27 +3,53 @@
 from __future__ import annotations
 
 import json
+import struct
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.integration.conftest import db_fetch, signup_and_signin, uploads
+from api.deps import MAX_PAGE
+from api.jobs.upload import MAX_FIELDS
 from tests.media import BUS, PEDESTRIANS, jpeg_garbage
 
 MB = 1024 * 1024
+BOUNDARY = "vigilboundary"
+MULTIPART = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
 
 
-@pytest.fixture
-def user(client: httpx.Client) -> Iterator[dict[str, str]]:
-    """A fresh user; afterwards, the test must have left no job and no upload behind."""
-    before = uploads()
-    headers = signup_and_signin(client)
-    yield headers
-    me = client.get("/me", headers=headers).json()
-    assert not db_fetch("SELECT 1 FROM jobs WHERE owner_id = $1::uuid", me["id"])
-    assert uploads() <= before
+def decompression_bomb_png(width: int = 20_000, height: int = 20_000) -> bytes:
+    """A PNG of about 100 bytes whose header claims width x height pixels: 400 million by
+    default, past Pillow's decompression-bomb ceiling."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def file_part(field: str, filename: bytes, content: bytes) -> bytes:
+    """One multipart file part written by hand: httpx would percent-escape control characters
+    in the file name."""
+    return (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{field}"; filename="'.encode()
+        + filename
+        + b'"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        + content
+        + b"\r\n"
+    )
+
+
+CLOSING = f"--{BOUNDARY}--\r\n".encode()
 
 
 def _post(
@@ -90,25 +116,47 @@ def test_oversize_image_is_413(client: httpx.Client, user: dict[str, str]) -> No
 def test_oversize_is_caught_while_streaming_without_content_length(
     client: httpx.Client, user: dict[str, str]
 ) -> None:
-    boundary = "vigilboundary"
-
     def chunks() -> Iterator[bytes]:
         yield (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n'
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n'
             "Content-Type: video/mp4\r\n\r\n"
         ).encode()
         yield b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
         for _ in range(60):
             yield b"\x00" * MB
-        yield f"\r\n--{boundary}--\r\n".encode()
+        yield f"\r\n{CLOSING.decode()}".encode()
 
-    response = client.post(
-        "/process/video",
-        content=chunks(),
-        headers=user | {"Content-Type": f"multipart/form-data; boundary={boundary}"},
-    )
+    response = client.post("/process/video", content=chunks(), headers=user | MULTIPART)
     assert "content-length" not in {k.lower() for k in response.request.headers}
     _error(response, 413, "payload_too_large")
+
+
+def test_bytes_after_the_closing_boundary_count_towards_the_limit(
+    client: httpx.Client, user: dict[str, str]
+) -> None:
+    """The parser skips an epilogue; without Content-Length it could stream on for ever."""
+
+    def chunks() -> Iterator[bytes]:
+        yield file_part("file", b"bus.jpg", BUS.read_bytes()) + CLOSING
+        for _ in range(11):
+            yield b"x" * MB
+
+    response = client.post("/process/image", content=chunks(), headers=user | MULTIPART)
+    body = _error(response, 413, "payload_too_large")
+    assert "10 MB upload limit" in body["detail"]
+
+
+@pytest.mark.parametrize("path", ["/process/image", "/process/batch"])
+def test_too_many_form_fields_are_413(
+    client: httpx.Client, user: dict[str, str], path: str
+) -> None:
+    fields = {f"note{i}": "x" for i in range(MAX_FIELDS + 1)}
+    field = "file" if path == "/process/image" else "files"
+    response = client.post(
+        path, files={field: ("bus.jpg", BUS.read_bytes())}, data=fields, headers=user
+    )
+    body = _error(response, 413, "payload_too_large")
+    assert body["max_fields"] == MAX_FIELDS
 
 
 def test_oversize_video_with_declared_length_is_refused_upfront(
@@ -116,6 +164,15 @@ def test_oversize_video_with_declared_length_is_refused_upfront(
 ) -> None:
     big = b"\x00\x00\x00\x18ftypisom" + b"\x00" * (51 * MB)
     _error(_post(client, "/process/video", user, big, "big.mp4"), 413, "payload_too_large")
+
+
+def test_image_whose_header_claims_too_many_pixels_is_422(
+    client: httpx.Client, user: dict[str, str]
+) -> None:
+    bomb = decompression_bomb_png()
+    assert len(bomb) < 200
+    body = _error(_post(client, "/process/image", user, bomb, "bomb.png"), 422, "unprocessable")
+    assert "VIGIL_MAX_IMAGE_PIXELS" in body["detail"]
 
 
 def test_undecodable_image_is_422(client: httpx.Client, user: dict[str, str]) -> None:
@@ -171,3 +228,66 @@ def test_malformed_params_json_is_422(client: httpx.Client, user: dict[str, str]
             "unprocessable",
         )
         assert body["fields"][0]["field"] == "params"
+
+
+ZONE = {"name": "gate", "polygon": [[0.1, 0.1], [0.9, 0.1], [0.9, 0.9]]}
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"params": json.dumps({"zones": [ZONE | {"name": "gate\u0000"}]})}, "params.zones.0.name"),
+        ({"callback_url": "http://127.0.0.1:9/hook\x00"}, "callback_url"),
+    ],
+)
+def test_nul_in_a_form_field_is_422(
+    client: httpx.Client, user: dict[str, str], fields: dict[str, str], field: str
+) -> None:
+    # Postgres refuses NUL in text and jsonb: it would fail the INSERT of the job.
+    assert client.post("/webhooks/callback-secret", headers=user).status_code == 201
+    response = _post(client, "/process/image", user, BUS.read_bytes(), **fields)
+    body = _error(response, 422, "unprocessable")
+    assert [item["field"] for item in body["fields"]] == [field]
+    assert "NUL" in body["detail"]
+
+
+HOOK = {"url": "http://127.0.0.1:9/hook", "event_types": ["job.completed"]}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload", "field"),
+    [
+        ("POST", "/api-keys", {"name": "ci\u0000"}, "name"),
+        ("PATCH", "/me", {"full_name": "Ada\u0000"}, "full_name"),
+        ("POST", "/watchlist", {"plate": "AB12\u0000CD"}, "plate"),
+        ("POST", "/watchlist", {"plate": "AB12CD", "label": "stolen\u0000"}, "label"),
+        ("POST", "/webhooks", HOOK | {"url": "http://127.0.0.1:9/\u0000"}, "url"),
+        ("POST", "/webhooks", HOOK | {"description": "ops\u0000"}, "description"),
+    ],
+)
+def test_nul_in_json_text_is_422_naming_the_field(
+    client: httpx.Client,
+    user: dict[str, str],
+    method: str,
+    path: str,
+    payload: dict[str, Any],
+    field: str,
+) -> None:
+    response = client.request(method, path, json=payload, headers=user)
+    body = _error(response, 422, "validation_error")
+    assert [item["field"] for item in body["fields"]] == [field]
+    assert "NUL" in body["detail"]
+    assert client.get("/me", headers=user).json()["full_name"] is None
+    assert client.get("/api-keys", headers=user).json()["total"] == 0
+    assert client.get("/watchlist", headers=user).json() == []
+    assert client.get("/webhooks", headers=user).json()["total"] == 0
+
+
+def test_page_numbers_are_bounded(client: httpx.Client, user: dict[str, str]) -> None:
+    # Past the bound, page x page_size would overflow Postgres' bigint OFFSET.
+    for path in ("/jobs", "/me/audit-events"):
+        too_far = client.get(path, params={"page": 10**18}, headers=user)
+        assert _error(too_far, 422, "validation_error")["fields"][0]["field"] == "query.page"
+        last = client.get(path, params={"page": MAX_PAGE}, headers=user)
+        assert last.status_code == 200, last.text
+        assert last.json()["items"] == []

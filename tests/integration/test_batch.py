@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -13,6 +12,12 @@ import pytest
 
 from shared.settings import get_settings
 from tests.integration.conftest import db_fetch, signup_and_signin, uploads, wait_for
+from tests.integration.test_bad_input import (
+    CLOSING,
+    MULTIPART,
+    decompression_bomb_png,
+    file_part,
+)
 from tests.media import BUS, PEDESTRIANS, PLATE_PNG, jpeg_garbage
 
 Files = list[tuple[str, tuple[str, bytes]]]
@@ -22,17 +27,6 @@ def _batch(
     client: httpx.Client, headers: dict[str, str], files: Files, **data: str
 ) -> httpx.Response:
     return client.post("/process/batch", files=files, data=data, headers=headers)
-
-
-@pytest.fixture
-def user(client: httpx.Client) -> Iterator[dict[str, str]]:
-    """A fresh user; afterwards, the test must have left no job and no upload behind."""
-    before = uploads()
-    headers = signup_and_signin(client)
-    yield headers
-    me = client.get("/me", headers=headers).json()
-    assert not db_fetch("SELECT 1 FROM jobs WHERE owner_id = $1::uuid", me["id"])
-    assert uploads() <= before
 
 
 def test_batch_runs_the_good_files_and_reports_the_bad_ones(
@@ -170,3 +164,40 @@ def test_callback_url_applies_to_every_job_of_the_batch(client: httpx.Client) ->
     ids = [uuid.UUID(item["job_id"]) for item in accepted.json()["jobs"]]
     rows = db_fetch("SELECT callback_url FROM jobs WHERE id = ANY($1::uuid[])", ids)
     assert [row["callback_url"] for row in rows] == [hook, hook]
+
+
+def test_an_image_claiming_too_many_pixels_fails_alone(
+    client: httpx.Client, auth: dict[str, str]
+) -> None:
+    files: Files = [
+        ("files", ("bomb.png", decompression_bomb_png())),
+        ("files", ("bus.jpg", BUS.read_bytes())),
+    ]
+    response = _batch(client, auth, files)
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert (body["accepted"], body["rejected"]) == (1, 1)
+    bomb, bus = body["jobs"]
+    assert bomb["error"] == "unprocessable"
+    assert "VIGIL_MAX_IMAGE_PIXELS" in bomb["detail"]
+    assert wait_for(client, bus["job_id"], auth)["status"] == "completed"
+
+
+def test_control_characters_are_dropped_from_file_names(
+    client: httpx.Client, auth: dict[str, str]
+) -> None:
+    # Postgres refuses NUL in the job's media record: kept, it would fail the whole batch.
+    body = (
+        file_part("files", b"bus\x00.jpg", BUS.read_bytes())
+        + file_part("files", b"\x1b[31mplate\x07.png", PLATE_PNG.read_bytes())
+        + file_part("files", b"\x00", BUS.read_bytes())
+        + CLOSING
+    )
+    response = client.post("/process/batch", content=body, headers=auth | MULTIPART)
+    assert response.status_code == 202, response.text
+    items = response.json()["jobs"]
+    assert [item["filename"] for item in items] == ["bus.jpg", "[31mplate.png", None]
+    listed = {
+        job["job_id"]: job["filename"] for job in client.get("/jobs", headers=auth).json()["items"]
+    }
+    assert [listed[item["job_id"]] for item in items] == ["bus.jpg", "[31mplate.png", None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -10,6 +11,7 @@ from typing import Any
 import httpx
 import redis
 
+from api.jobs.events import MAX_STREAMS_PER_USER
 from shared.events import job_channel
 from shared.settings import get_settings
 from tests.integration.conftest import signup_and_signin, submit
@@ -141,3 +143,49 @@ def test_deleting_a_running_job_ends_its_stream_and_a_leaving_client_unsubscribe
         time.sleep(0.1)
     assert _subscribers(job_id) == 0
     assert client.delete(f"/jobs/{job_id}", headers=auth).status_code == 204
+
+
+def _open_slots(user_id: str) -> int:
+    client = redis.Redis.from_url(get_settings().redis_url)
+    try:
+        return int(client.zcard(f"sse:streams:{user_id}"))
+    finally:
+        client.close()
+
+
+def test_a_user_has_a_bounded_number_of_streams_open_at_once(
+    client: httpx.Client, auth: dict[str, str]
+) -> None:
+    accepted = submit(client, auth, PEDESTRIANS, {})  # all 341 frames: longer than this test
+    url = f"/jobs/{accepted['job_id']}/events"
+    user_id = client.get("/me", headers=auth).json()["id"]
+    with contextlib.ExitStack() as streams:
+        for _ in range(MAX_STREAMS_PER_USER):
+            response = streams.enter_context(client.stream("GET", url, headers=auth))
+            assert response.status_code == 200
+        with client.stream("GET", url, headers=auth) as refused:
+            refused.read()
+        assert refused.status_code == 429, refused.text
+        assert refused.json()["error"] == "rate_limited"
+        assert f"more than {MAX_STREAMS_PER_USER}" in refused.json()["detail"]
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert refused.headers["X-RateLimit-Limit"] == str(MAX_STREAMS_PER_USER)
+        assert _open_slots(user_id) == MAX_STREAMS_PER_USER
+
+        # The cap is per user: someone else's stream opens.
+        other = signup_and_signin(client)
+        theirs = client.post(
+            "/process/batch", files={"files": ("bus.jpg", BUS.read_bytes())}, headers=other
+        ).json()["jobs"][0]["job_id"]
+        with client.stream("GET", f"/jobs/{theirs}/events", headers=other) as response:
+            assert response.status_code == 200
+        assert client.delete(f"/jobs/{theirs}", headers=other).status_code == 204
+
+    # Clients that leave give their slots back.
+    deadline = time.monotonic() + 30
+    while _open_slots(user_id) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _open_slots(user_id) == 0
+    with client.stream("GET", url, headers=auth) as again:
+        assert again.status_code == 200
+    assert client.delete(f"/jobs/{accepted['job_id']}", headers=auth).status_code == 204

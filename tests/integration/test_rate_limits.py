@@ -28,7 +28,7 @@ LIMITS = {
     "VIGIL_RATE_LIMIT_AUTH_PER_MINUTE": "3",
     "VIGIL_RATE_LIMIT_IP_PER_MINUTE": "20",
     "VIGIL_RATE_LIMIT_USER_PER_MINUTE": "5",
-    "VIGIL_RATE_LIMIT_API_KEY_PER_MINUTE": "5",
+    "VIGIL_RATE_LIMIT_API_KEY_PER_MINUTE": "3",
     "VIGIL_RATE_LIMIT_SIGNIN_PER_ACCOUNT_PER_HOUR": "4",
     "VIGIL_CORS_ORIGINS": f'["{ORIGIN}"]',
 }
@@ -159,33 +159,57 @@ def test_signin_attempts_per_account_count_from_every_address(limited: LocalStac
         assert _signin(client, other).status_code == 200
 
 
-def test_user_and_api_key_limits_are_separate(limited: LocalStack) -> None:
+def _bearer(client: httpx.Client) -> tuple[str, dict[str, str]]:
     email = _email()
-    with client_from(limited, "127.0.0.8") as client:
-        assert (
-            client.post("/auth/signup", json={"email": email, "password": PASSWORD}).status_code
-            == 201
-        )
-        token = _signin(client, email).json()["access_token"]
-        bearer = {"Authorization": f"Bearer {token}"}
-        created = client.post("/api-keys", json={"name": "limited"}, headers=bearer)
-        assert created.status_code == 201
-        key = {"X-API-Key": created.json()["key"]}
-        for _ in range(4):
-            assert client.get("/me", headers=bearer).status_code == 200
-        assert_limited(client.get("/me", headers=bearer), limit=5, max_wait_s=60)
-        # Throttled before it ran: no second key.
-        assert_limited(client.post("/api-keys", json={"name": "x"}, headers=bearer), 5, 60)
-        (row,) = db_fetch(
-            "SELECT count(*) AS n FROM api_keys k JOIN users u ON u.id = k.owner_id "
-            "WHERE u.email = $1",
-            email,
-        )
-        assert row["n"] == 1
+    assert (
+        client.post("/auth/signup", json={"email": email, "password": PASSWORD}).status_code == 201
+    )
+    return email, {"Authorization": f"Bearer {_signin(client, email).json()['access_token']}"}
 
-        for _ in range(5):
+
+def _key(client: httpx.Client, bearer: dict[str, str]) -> dict[str, str]:
+    created = client.post("/api-keys", json={"name": "limited"}, headers=bearer)
+    assert created.status_code == 201, created.text
+    return {"X-API-Key": created.json()["key"]}
+
+
+def _keys_of(email: str) -> int:
+    (row,) = db_fetch(
+        "SELECT count(*) AS n FROM api_keys k JOIN users u ON u.id = k.owner_id WHERE u.email = $1",
+        email,
+    )
+    return int(row["n"])
+
+
+def test_a_users_keys_and_tokens_share_the_per_user_limit(limited: LocalStack) -> None:
+    with client_from(limited, "127.0.0.8") as client:
+        email, bearer = _bearer(client)
+        first, second = _key(client, bearer), _key(client, bearer)  # 2 of the user's 5
+        assert client.get("/me", headers=first).status_code == 200
+        assert client.get("/me", headers=first).status_code == 200
+        assert client.get("/me", headers=second).status_code == 200
+        # Each key is within its own 3, but together they have spent the user's 5: another key
+        # buys no more requests.
+        for headers in (second, first, bearer):
+            refused = client.get("/me", headers=headers)
+            assert_limited(refused, limit=5, max_wait_s=60)
+            assert "requests per minute for this user" in refused.json()["detail"]
+        # Throttled before it ran: no third key.
+        assert_limited(client.post("/api-keys", json={"name": "x"}, headers=bearer), 5, 60)
+        assert _keys_of(email) == 2
+
+
+def test_an_api_key_has_a_limit_of_its_own(limited: LocalStack) -> None:
+    with client_from(limited, "127.0.0.12") as client:
+        _, bearer = _bearer(client)
+        key = _key(client, bearer)
+        for _ in range(3):
             assert client.get("/me", headers=key).status_code == 200
-        assert_limited(client.get("/me", headers=key), limit=5, max_wait_s=60)
+        refused = client.get("/me", headers=key)
+        assert_limited(refused, limit=3, max_wait_s=60)
+        assert "with this API key" in refused.json()["detail"]
+        # The owner has spent 4 of 5: the key's limit was the one that ran out.
+        assert client.get("/me", headers=bearer).status_code == 200
 
 
 def test_every_request_counts_per_address_except_monitoring(limited: LocalStack) -> None:

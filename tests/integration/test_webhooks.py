@@ -27,6 +27,8 @@ from tests.integration.conftest import db_fetch, signup_and_signin, wait_for
 from tests.media import BUS, PEDESTRIANS, PLATE_PNG, mp4_without_video
 
 Reply = tuple[int, dict[str, str], bytes]
+# A scripted answer, or a function that answers on the handler itself.
+Step = Reply | Callable[[BaseHTTPRequestHandler], None]
 OK: Reply = (200, {}, b"thanks")
 
 
@@ -48,7 +50,7 @@ class Receiver:
     """An HTTP server in a thread that records every request and answers from a script (then
     200 OK)."""
 
-    script: list[Reply] = field(default_factory=list)
+    script: list[Step] = field(default_factory=list)
     requests: list[Received] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -66,7 +68,11 @@ class Receiver:
                             time.monotonic(),
                         )
                     )
-                    status, headers, reply = receiver.script.pop(0) if receiver.script else OK
+                    step = receiver.script.pop(0) if receiver.script else OK
+                if callable(step):
+                    step(self)
+                    return
+                status, headers, reply = step
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
@@ -103,13 +109,62 @@ class Receiver:
 def receiver() -> Iterator[Callable[..., Receiver]]:
     made: list[Receiver] = []
 
-    def make(*script: Reply) -> Receiver:
+    def make(*script: Step) -> Receiver:
         made.append(Receiver(list(script)))
         return made[-1]
 
     yield make
     for each in made:
         each.close()
+
+
+def _answer(status: int, reason: str) -> Callable[[BaseHTTPRequestHandler], None]:
+    """An empty answer with its own reason phrase."""
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(status, reason)
+        handler.send_header("content-length", "0")
+        handler.end_headers()
+
+    return answer
+
+
+def _trickle(handler: BaseHTTPRequestHandler) -> None:
+    """An answer that never completes: a byte every half second, each well within the per-phase
+    timeout (2 s in the tests), for longer than any request may take."""
+    handler.wfile.write(b"HTTP/1.1 200 OK\r\nx-slow: ")
+    try:
+        for _ in range(120):
+            handler.wfile.write(b"x")
+            time.sleep(0.5)
+    except OSError:
+        pass  # the sender hung up
+
+
+def _outbox_row(
+    client: httpx.Client,
+    headers: dict[str, str],
+    endpoint: dict[str, Any],
+    url: str,
+    attempts: int = 0,
+) -> uuid.UUID:
+    """A pending delivery to `endpoint` written straight into the outbox, due, untouched and its
+    last lease (if any) over a minute ago: the sweeper sends it."""
+    delivery_id = uuid.uuid4()
+    db_fetch(
+        "INSERT INTO webhook_deliveries (id, owner_id, endpoint_id, url, event_type, msg_id, "
+        "payload, status, attempts, next_attempt_at, locked_until, created_at, updated_at) "
+        "VALUES ($1, $2, $3, $4, 'job.completed', $5, '{\"type\": \"job.completed\"}', "
+        "'pending', $6, now() - interval '1 minute', CASE WHEN $6 > 0 THEN now() - interval "
+        "'1 minute' END, now() - interval '1 minute', now() - interval '1 minute')",
+        delivery_id,
+        uuid.UUID(client.get("/me", headers=headers).json()["id"]),
+        uuid.UUID(endpoint["id"]),
+        url,
+        f"msg_{uuid.uuid4().hex}",
+        attempts,
+    )
+    return delivery_id
 
 
 def _closed_port_url() -> str:
@@ -325,21 +380,8 @@ def test_a_destination_is_checked_again_at_send_time(
     the API refuses such URLs; the sweeper sends them."""
     hook = receiver()
     endpoint = _endpoint(client, auth, hook.url)
-    owner = uuid.UUID(client.get("/me", headers=auth).json()["id"])
     in_a_row = get_settings().webhook_disable_after
-    ids = [uuid.uuid4() for _ in range(in_a_row)]
-    for delivery_id in ids:
-        db_fetch(
-            "INSERT INTO webhook_deliveries (id, owner_id, endpoint_id, url, event_type, msg_id, "
-            "payload, status, attempts, next_attempt_at, created_at, updated_at) VALUES ($1, $2, "
-            "$3, 'http://10.0.0.1:9/hook', 'job.completed', $4, '{\"type\": \"job.completed\"}', "
-            "'pending', 0, now() - interval '1 minute', now() - interval '1 minute', "
-            "now() - interval '1 minute')",
-            delivery_id,
-            owner,
-            uuid.UUID(endpoint["id"]),
-            f"msg_{uuid.uuid4().hex}",
-        )
+    ids = [_outbox_row(client, auth, endpoint, "http://10.0.0.1:9/hook") for _ in range(in_a_row)]
     refused = (
         "destination refused: 10.0.0.1 is a private address: webhooks go to public addresses only"
     )
@@ -673,3 +715,94 @@ def test_a_receiver_that_is_down_is_retried(client: httpx.Client, auth: dict[str
     for attempt in (first, second):
         assert attempt["status_code"] is None
         assert attempt["error"].startswith("connection failed: ")
+
+
+def test_an_answer_trickling_in_is_cut_off_and_retried(
+    client: httpx.Client, auth: dict[str, str], receiver: Callable[..., Receiver]
+) -> None:
+    hook = receiver(_trickle)
+    endpoint = _endpoint(client, auth, hook.url)
+    delivery = _settled(client, auth, str(_outbox_row(client, auth, endpoint, hook.url)))
+    assert (delivery["status"], delivery["attempts"]) == ("succeeded", 2)
+    slow, fine = delivery["attempt_log"]
+    # Three times the 2 s per-phase timeout, for the whole request.
+    assert (slow["status_code"], slow["error"]) == (None, "no complete answer within 6s")
+    assert (fine["status_code"], fine["error"]) == (200, None)
+
+
+def test_an_attempt_counts_from_its_start_and_is_not_redelivered_midway(
+    client: httpx.Client, auth: dict[str, str], receiver: Callable[..., Receiver]
+) -> None:
+    """While the receiver holds the request: the attempt is already counted (so one whose sender
+    dies still uses up an attempt), and a redelivery, which that sender's outcome would
+    overwrite, is refused."""
+    seen: dict[str, Any] = {}
+    answer_ok = _answer(200, "OK")
+
+    def look_then_answer(handler: BaseHTTPRequestHandler) -> None:
+        (row,) = db_fetch(
+            "SELECT id, attempts FROM webhook_deliveries WHERE msg_id = $1",
+            handler.headers["webhook-id"],
+        )
+        seen["attempts"] = row["attempts"]
+        with httpx.Client(base_url=client.base_url) as other:
+            seen["redeliver"] = other.post(
+                f"/webhook-deliveries/{row['id']}/redeliver", headers=auth
+            )
+        answer_ok(handler)
+
+    hook = receiver(look_then_answer)
+    endpoint = _endpoint(client, auth, hook.url)
+    delivery = _settled(client, auth, str(_outbox_row(client, auth, endpoint, hook.url)))
+    assert seen["attempts"] == 1
+    assert seen["redeliver"].status_code == 409
+    assert seen["redeliver"].json()["detail"] == (
+        "an attempt at this delivery is in flight; try again in a moment"
+    )
+    assert (delivery["status"], delivery["attempts"]) == ("succeeded", 1)
+    assert [a["number"] for a in delivery["attempt_log"]] == [1]
+    assert len(hook.requests) == 1
+
+
+def test_the_sweeper_gives_up_on_a_delivery_out_of_attempts(
+    client: httpx.Client, auth: dict[str, str], receiver: Callable[..., Receiver]
+) -> None:
+    """A pending delivery whose attempts are all counted yet whose last attempt never got
+    recorded (its sender was killed mid-request) fails instead of being sent again."""
+    hook = receiver()
+    endpoint = _endpoint(client, auth, hook.url)
+    attempts = get_settings().webhook_max_attempts
+    delivery_id = _outbox_row(client, auth, endpoint, hook.url, attempts=attempts)
+    delivery = _settled(client, auth, str(delivery_id))
+    assert (delivery["status"], delivery["attempts"], delivery["attempt_log"]) == (
+        "failed",
+        attempts,
+        [],
+    )
+    assert delivery["last_error"] == (
+        f"gave up after {attempts} attempts; the last one never finished"
+    )
+    (row,) = db_fetch(
+        "SELECT failure_streak FROM webhook_endpoints WHERE id = $1", uuid.UUID(endpoint["id"])
+    )
+    assert row["failure_streak"] == 1
+    assert hook.requests == []
+
+
+def test_a_long_error_still_disables_the_endpoint(
+    client: httpx.Client, auth: dict[str, str], receiver: Callable[..., Receiver]
+) -> None:
+    """The disabled reason quotes the last error, cut to what its column holds."""
+    in_a_row = get_settings().webhook_disable_after
+    reason = "x" * 480
+    hook = receiver(*[_answer(400, reason)] * in_a_row)
+    endpoint = _endpoint(client, auth, hook.url)
+    for _ in range(in_a_row):
+        delivery_id = _outbox_row(client, auth, endpoint, hook.url)
+        assert _settled(client, auth, str(delivery_id))["status"] == "failed"
+    disabled = client.get(f"/webhooks/{endpoint['id']}", headers=auth).json()
+    assert not disabled["is_active"]
+    expected = (
+        f"{in_a_row} deliveries in a row failed; the last: the receiver answered 400 {reason}"
+    )
+    assert disabled["disabled_reason"] == expected[:500]

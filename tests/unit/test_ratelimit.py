@@ -1,10 +1,10 @@
-"""The fixed-window arithmetic behind Retry-After."""
+"""The fixed-window arithmetic behind Retry-After, and what a per-address limit counts."""
 
 from __future__ import annotations
 
 import pytest
 
-from api.ratelimit import window
+from api.ratelimit import address_bucket, window
 
 
 @pytest.mark.parametrize(
@@ -26,3 +26,22 @@ def test_window_number_and_whole_seconds_left(
 def test_consecutive_instants_share_a_window_until_its_end() -> None:
     assert window(1_700_000_039.0, 60)[0] == window(1_700_000_040.0 - 1e-6, 60)[0]
     assert window(1_700_000_040.0, 60)[0] == window(1_700_000_039.0, 60)[0] + 1
+
+
+@pytest.mark.parametrize(
+    ("host", "bucket"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2::1", "2001:db8:1:2::/64"),  # the same /64: one budget
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),  # IPv4-mapped: the IPv4 client it is
+        ("fe80::1%eth0", "fe80::/64"),
+        ("testclient", "testclient"),
+        (None, "unknown"),
+    ],
+)
+def test_per_address_limits_count_ipv4_addresses_and_ipv6_64s(
+    host: str | None, bucket: str
+) -> None:
+    assert address_bucket(host) == bucket

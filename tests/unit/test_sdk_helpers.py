@@ -98,6 +98,28 @@ def test_forged_stale_or_headerless_webhooks_are_refused() -> None:
         verify_webhook(SECRET, headers, body)
 
 
+@pytest.mark.parametrize(
+    ("timestamp", "signature", "match"),
+    [
+        (None, "v1,é", "signature"),
+        (None, "v1,\u2603 v1,abc", "signature"),
+        ("9" * 400, "v1,abc", "tolerance"),
+        ("9" * 5000, "v1,abc", "header"),
+        ("soon", "v1,abc", "header"),
+    ],
+)
+def test_garbled_headers_are_refused_as_unverified(
+    timestamp: str | None, signature: str, match: str
+) -> None:
+    headers = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": timestamp or str(int(time.time())),
+        "webhook-signature": signature,
+    }
+    with pytest.raises(WebhookVerificationError, match=match):
+        verify_webhook(SECRET, headers, b"{}")
+
+
 def test_the_package_version_is_the_distributions() -> None:
     project = tomllib.loads((REPO_ROOT / "sdk" / "pyproject.toml").read_text())["project"]
     assert project["version"] == __version__

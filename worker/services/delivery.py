@@ -3,11 +3,14 @@ record the attempt and what follows from it (done, retry later, failed, endpoint
 
 At-least-once: the outbox row is the record. A delivery is held under a lease while it is sent,
 so a duplicate message or the sweeper cannot send it twice at once; a retry is both scheduled as
-a delayed message and found by the sweeper if that message is lost. Database calls go through
-the process's event loop (`run`); the HTTP request happens outside it."""
+a delayed message and found by the sweeper if that message is lost. An attempt counts from the
+moment it is claimed, so one that never gets recorded still uses up the delivery's attempts.
+Database calls go through the process's event loop (`run`); the HTTP request runs on a loop of
+its own, under a deadline for the whole request."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -19,6 +22,7 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+from billiard.exceptions import SoftTimeLimitExceeded
 from tortoise.timezone import now as utcnow
 
 from shared import metrics
@@ -26,7 +30,7 @@ from shared.db.enums import DeliveryStatus
 from shared.enqueue import enqueue_deliveries, enqueue_delivery
 from shared.errors import UnprocessableError
 from shared.repositories import webhooks as repo
-from shared.repositories.webhooks import AttemptRecord, Claimed, Verdict
+from shared.repositories.webhooks import AttemptRecord, Claimed, Refused, Verdict
 from shared.settings import Settings, get_settings
 from shared.webhooks.destinations import (
     Destination,
@@ -45,12 +49,30 @@ MAX_ERROR_LENGTH = 1000
 MAX_COUNTDOWN_S = 15 * 60
 SWEEP_BATCH = 500
 GONE = "the receiver answered 410 Gone"
+INTERNAL_ERROR = "the sender stopped on an internal error; the operators have the details"
+# What a sender keeps after its soft time limit to record the attempt before the hard one.
+RECORD_GRACE_S = 10.0
+# A request's budget in timeouts: connecting, sending and waiting for the answer.
+PHASES = 3
+
+Target = tuple[httpx.URL, dict[str, str], dict[str, Any]]
+
+
+def request_budget_s(settings: Settings) -> float:
+    """The longest one request may take, addresses and phases together: httpx's timeout holds
+    for each phase only, and a receiver trickling its answer a byte at a time meets none."""
+    return PHASES * settings.webhook_timeout_s
 
 
 def lease(settings: Settings) -> timedelta:
-    """How long a sender holds a delivery: the request's connect, write and read phases each
-    get the timeout, plus time for name resolution and the database."""
-    return timedelta(seconds=4 * settings.webhook_timeout_s + 30)
+    """How long a sender holds a delivery (the task's hard time limit): the request's budget,
+    plus time for name resolution and the database."""
+    return timedelta(seconds=request_budget_s(settings) + settings.webhook_timeout_s + 30)
+
+
+def soft_time_limit_s(settings: Settings) -> float:
+    """When the task is interrupted, early enough to record the attempt before the lease ends."""
+    return lease(settings).total_seconds() - RECORD_GRACE_S
 
 
 @dataclass(frozen=True)
@@ -83,7 +105,8 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    # HTTP allows ASCII digits only; isdigit() alone also passes "²", which float() cannot read.
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = parsedate_to_datetime(value)
@@ -129,30 +152,101 @@ def judge(
     return Verdict(DeliveryStatus.PENDING, next_attempt_at=now + timedelta(seconds=delay)), error
 
 
-def pinned(destination: Destination) -> tuple[httpx.URL, dict[str, str], dict[str, Any]]:
-    """The request aimed at an address the guard checked, with the original Host header and,
-    for HTTPS, the original name for SNI and certificate checks."""
+def pinned(destination: Destination) -> list[Target]:
+    """The request aimed at each address the guard checked, to try in turn, with the original
+    Host header and, for HTTPS, the original name for SNI and certificate checks."""
     url = httpx.URL(destination.url)
     if not destination.addresses:
-        return url, {}, {}
+        return [(url, {}, {})]
+    host_header = {"host": url.netloc.decode()}
     extensions = {"sni_hostname": destination.host} if destination.scheme == "https" else {}
-    return url.copy_with(host=destination.addresses[0]), {"host": url.netloc.decode()}, extensions
+    return [
+        (url.copy_with(host=address), host_header, extensions) for address in destination.addresses
+    ]
 
 
-def _excerpt(response: httpx.Response) -> str | None:
+async def _excerpt(response: httpx.Response, deadline: float) -> str | None:
     data = b""
     try:
-        for chunk in response.iter_bytes():
-            data += chunk
-            if len(data) >= EXCERPT_BYTES:
-                break
-    except httpx.HTTPError:
-        pass  # the status is the answer; a body cut short only shortens the excerpt
+        async with asyncio.timeout_at(deadline):
+            async for chunk in response.aiter_bytes():
+                data += chunk
+                if len(data) >= EXCERPT_BYTES:
+                    break
+    except (httpx.HTTPError, TimeoutError):
+        pass  # the status is the answer; a body cut short or too slow only shortens the excerpt
     # Postgres text cannot hold NUL.
     return data[:EXCERPT_BYTES].decode("utf-8", "replace").replace("\x00", "") or None
 
 
-def send(claimed: Claimed, secret: str, settings: Settings) -> Answer:
+async def _request(
+    client: httpx.AsyncClient, target: Target, body: bytes, headers: dict[str, str], deadline: float
+) -> Answer:
+    url, host_header, extensions = target
+    request = client.build_request(
+        "POST", url, content=body, headers=headers | host_header, extensions=extensions
+    )
+    async with asyncio.timeout_at(deadline):
+        response = await client.send(request, stream=True)
+    try:
+        return Answer(
+            status_code=response.status_code,
+            reason=response.reason_phrase,
+            location=response.headers.get("location"),
+            retry_after=response.headers.get("retry-after"),
+            excerpt=await _excerpt(response, deadline),
+        )
+    finally:
+        await response.aclose()
+
+
+async def _post(
+    destination: Destination, body: bytes, headers: dict[str, str], timeout_s: float
+) -> Answer:
+    budget = PHASES * timeout_s
+    deadline = asyncio.get_running_loop().time() + budget
+    *others, last = pinned(destination)
+    try:
+        # trust_env=False: proxy variables must not route webhooks around the address checks.
+        async with httpx.AsyncClient(
+            timeout=timeout_s, follow_redirects=False, trust_env=False
+        ) as client:
+            for target in others:
+                try:
+                    return await _request(client, target, body, headers, deadline)
+                except (httpx.ConnectError, httpx.ConnectTimeout):
+                    continue  # nothing reached the receiver: another of its addresses may answer
+            return await _request(client, last, body, headers, deadline)
+    except TimeoutError:
+        return Answer(error=f"no complete answer within {budget:g}s", retryable=True)
+    except httpx.TimeoutException:
+        return Answer(error=f"no answer within {timeout_s:g}s", retryable=True)
+    except httpx.HTTPError as exc:
+        return Answer(error=f"connection failed: {_root_cause(exc)}", retryable=True)
+
+
+def _root_cause(exc: BaseException) -> str:
+    # The async client's "All connection attempts failed" says nothing of why they did.
+    seen = {id(exc)}
+    while (inner := exc.__cause__ or exc.__context__) is not None and id(inner) not in seen:
+        seen.add(id(inner))
+        exc = inner
+    return str(exc) or type(exc).__name__
+
+
+def post(
+    destination: Destination, body: bytes, headers: dict[str, str], timeout_s: float
+) -> Answer:
+    """POST `body` to the first of the destination's addresses that takes the connection, each
+    phase within `timeout_s` and the whole within three times that; never raises for the
+    receiver's faults."""
+    # A loop of its own, created and closed here: a request interrupted by the task's time
+    # limit leaves nothing running on the database loop, and no loop is set as the thread's.
+    with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:
+        return runner.run(_post(destination, body, headers, timeout_s))
+
+
+def send(claimed: Claimed, settings: Settings) -> Answer:
     """One signed POST of the delivery's payload; never raises for the receiver's faults."""
     try:
         destination = resolve_destination(
@@ -163,28 +257,8 @@ def send(claimed: Claimed, secret: str, settings: Settings) -> Answer:
     except UnprocessableError as exc:
         return Answer(error=f"destination refused: {exc.detail}")
     body = body_bytes(claimed.payload)
-    headers = signed_headers(secret, claimed.msg_id, int(time.time()), body)
-    url, host_header, extensions = pinned(destination)
-    timeout = settings.webhook_timeout_s
-    try:
-        # trust_env=False: proxy variables must not route webhooks around the address checks.
-        with (
-            httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client,
-            client.stream(
-                "POST", url, content=body, headers=headers | host_header, extensions=extensions
-            ) as response,
-        ):
-            return Answer(
-                status_code=response.status_code,
-                reason=response.reason_phrase,
-                location=response.headers.get("location"),
-                retry_after=response.headers.get("retry-after"),
-                excerpt=_excerpt(response),
-            )
-    except httpx.TimeoutException:
-        return Answer(error=f"no answer within {timeout:g}s", retryable=True)
-    except httpx.HTTPError as exc:
-        return Answer(error=f"connection failed: {exc or type(exc).__name__}", retryable=True)
+    headers = signed_headers(claimed.secret, claimed.msg_id, int(time.time()), body)
+    return post(destination, body, headers, settings.webhook_timeout_s)
 
 
 def deliver(delivery_id: UUID) -> None:
@@ -194,15 +268,31 @@ def deliver(delivery_id: UUID) -> None:
     if claimed is None:
         logger.debug("webhook delivery %s: not due or held elsewhere; skipped", delivery_id)
         return
-    if claimed.refusal is not None or claimed.secret is None:
-        reason = claimed.refusal or "nothing to sign with"
-        run(repo.abandon(claimed, reason))
-        logger.info("webhook delivery %s: failed unsent: %s", delivery_id, reason)
+    if isinstance(claimed, Refused):
+        run(repo.abandon(claimed))
+        logger.info("webhook delivery %s: failed unsent: %s", delivery_id, claimed.reason)
         return
     started_at = utcnow()
     started = time.monotonic()
-    answer = send(claimed, claimed.secret, settings)
-    duration_ms = round((time.monotonic() - started) * 1000)
+    try:
+        answer = send(claimed, settings)
+    except SoftTimeLimitExceeded:
+        limit = soft_time_limit_s(settings)
+        answer = Answer(error=f"stopped at the sender's {limit:g}s time limit", retryable=True)
+    except Exception:
+        # Broad on purpose, as at a task's top level: whatever went wrong, the attempt is
+        # recorded as failed, so the delivery is retried within its attempts instead of being
+        # re-sent unrecorded for ever.
+        logger.exception("webhook delivery %s: attempt %d failed", delivery_id, claimed.attempt)
+        answer = Answer(error=INTERNAL_ERROR, retryable=True)
+    _conclude(claimed, answer, started_at, round((time.monotonic() - started) * 1000), settings)
+
+
+def _conclude(
+    claimed: Claimed, answer: Answer, started_at: datetime, duration_ms: int, settings: Settings
+) -> None:
+    """Record the attempt and what follows from it; schedule the retry, if any."""
+    delivery_id = claimed.id
     verdict, error = judge(answer, claimed.attempt, settings, utcnow())
     attempt = AttemptRecord(
         started_at=started_at,
@@ -231,9 +321,17 @@ def deliver(delivery_id: UUID) -> None:
 
 def sweep() -> int:
     """Re-send deliveries that are due but were not sent: a lost message, a dead sender, a
-    retry left to the sweeper. Returns how many."""
-    grace = timedelta(seconds=get_settings().requeue_after_s)
-    due = run(repo.due_for_sweep(grace, SWEEP_BATCH))
+    retry left to the sweeper; fail those whose attempts are used up. Returns how many were
+    re-sent."""
+    settings = get_settings()
+    grace = timedelta(seconds=settings.requeue_after_s)
+    max_attempts = settings.webhook_max_attempts
+    gave_up = run(
+        repo.give_up_exhausted(grace, SWEEP_BATCH, max_attempts, settings.webhook_disable_after)
+    )
+    if gave_up:
+        logger.warning("webhook sweep: failed %d delivery(ies) out of attempts", gave_up)
+    due = run(repo.due_for_sweep(grace, SWEEP_BATCH, max_attempts))
     enqueue_deliveries(due)
     if due:
         logger.info("webhook sweep: re-sent %d delivery(ies)", len(due))

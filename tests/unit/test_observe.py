@@ -1,4 +1,5 @@
-"""The access-log middleware: route templates of nested routers, the caller, streaming."""
+"""The request observer: route templates of nested routers, the caller, streaming, and the
+HTTP metrics it records alongside the access-log line."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ import pytest
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import StreamingResponse
 
-from api.access_log import AccessLogMiddleware
+from api.metrics.service import ApiMetrics
+from api.observe import ObserveRequests
+from tests.conftest import TEST_ENV
 
 
-def _app() -> FastAPI:
+def _app(metrics: ApiMetrics) -> FastAPI:
     app = FastAPI()
     jobs = APIRouter(prefix="/jobs")
 
@@ -36,13 +39,14 @@ def _app() -> FastAPI:
     api = APIRouter(prefix="/api/v1")
     api.include_router(jobs)
     app.include_router(api)
-    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(ObserveRequests, metrics=metrics)
     return app
 
 
-def _get(path: str) -> httpx.Response:
+def _get(path: str, metrics: ApiMetrics | None = None) -> httpx.Response:
     async def get() -> httpx.Response:
-        transport = httpx.ASGITransport(app=_app())
+        app = _app(metrics or ApiMetrics(TEST_ENV["VIGIL_REDIS_URL"]))
+        transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             return await client.get(f"{path}?token=secret-in-query")
 
@@ -78,3 +82,21 @@ def test_unmatched_paths_and_streams(caplog: pytest.LogCaptureFixture) -> None:
     missing, stream = _records(caplog)
     assert (missing["route"], missing["status"], missing["user_id"]) == ("/nowhere", 404, None)
     assert (stream["route"], stream["status"]) == ("/api/v1/jobs/{job_id}/events", 200)
+
+
+def test_metrics_count_by_route_template_and_status() -> None:
+    metrics = ApiMetrics(TEST_ENV["VIGIL_REDIS_URL"])
+    for job in ("j-1", "j-2"):
+        _get(f"/api/v1/jobs/{job}/status", metrics)
+    _get("/nowhere", metrics)
+    sample = metrics.registry.get_sample_value
+    labels = {"method": "GET", "route": "/api/v1/jobs/{job_id}/status", "status": "200"}
+    assert sample("vigil_http_requests_total", labels) == 2
+    assert (
+        sample("vigil_http_requests_total", labels | {"route": "unmatched", "status": "404"}) == 1
+    )
+    count = sample(
+        "vigil_http_request_duration_seconds_count",
+        {"method": "GET", "route": "/api/v1/jobs/{job_id}/status"},
+    )
+    assert count == 2

@@ -1,5 +1,6 @@
-"""One JSON line per request on the `vigil.access` logger: method, route template, path,
-status, duration, client address and who called (user, API key, auth method, job).
+"""Every request observed once: one JSON line on the `vigil.access` logger (method, route
+template, path, status, duration, client address and who called: user, API key, auth method,
+job) and the HTTP metrics by method, route template and status.
 
 Pure ASGI rather than BaseHTTPMiddleware, which would buffer streaming responses (the job
 event stream); a stream's line is written when it ends, its duration the stream's. The query
@@ -17,6 +18,8 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.metrics.service import UNMATCHED, ApiMetrics
+
 logger = logging.getLogger("vigil.access")
 
 
@@ -30,22 +33,25 @@ def _templates(app: FastAPI) -> dict[int, str]:
     }
 
 
-def route_template(scope: Scope) -> str:
-    """The matched route's full path template (/api/v1/jobs/{job_id}/status), else the raw
-    path. FastAPI's scope["route"] of an included router carries only the router's own part
-    of the path, so the full template comes from the application's route table."""
+def route_template(scope: Scope) -> str | None:
+    """The matched route's full path template (/api/v1/jobs/{job_id}/status); None when no
+    route matched. FastAPI's scope["route"] of an included router carries only the router's
+    own part of the path, so the full template comes from the application's route table."""
     route = scope.get("route")
     if route is None:
-        return str(scope["path"])
+        return None
     return _templates(scope["app"]).get(id(route), str(route.path))
 
 
-def access_record(scope: Scope, status: int, duration_s: float) -> dict[str, Any]:
+def access_record(
+    scope: Scope, route: str | None, status: int, duration_s: float
+) -> dict[str, Any]:
+    """The access-log line's fields; an unmatched request is logged under its raw path."""
     state: dict[str, Any] = scope.get("state", {})
     client = scope.get("client")
     return {
         "method": scope["method"],
-        "route": route_template(scope),
+        "route": route or scope["path"],
         "path": scope["path"],
         "status": status,
         "duration_ms": round(duration_s * 1000, 1),
@@ -57,9 +63,13 @@ def access_record(scope: Scope, status: int, duration_s: float) -> dict[str, Any
     }
 
 
-class AccessLogMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+class ObserveRequests:
+    """Times every request once and reports it twice: the access-log line and the HTTP
+    metrics (`vigil_http_requests_total`, `vigil_http_request_duration_seconds`)."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,5 +90,8 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_noting_status)
         finally:
-            record = access_record(scope, status, time.perf_counter() - started)
+            duration_s = time.perf_counter() - started
+            route = route_template(scope)
+            record = access_record(scope, route, status, duration_s)
             logger.info("%s", json.dumps(record, default=str))
+            self.metrics.observe(scope["method"], route or UNMATCHED, status, duration_s)
