@@ -33,6 +33,16 @@ def redis_client(request: Request) -> aioredis.Redis:
 
 RedisClient = Annotated[aioredis.Redis, Depends(redis_client)]
 
+
+def parse_uuid(value: str) -> UUID | None:
+    """An id from a path, or None when it is not one: the owned-object dependencies answer 404
+    alike for malformed, missing and foreign ids."""
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
+
+
 # A page number is bounded so that its OFFSET (page x page size) stays far inside Postgres'
 # bigint: past it the query fails, a 500 rather than an empty page.
 MAX_PAGE = 1_000_000

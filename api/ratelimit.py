@@ -141,11 +141,8 @@ async def hit(redis: aioredis.Redis, rule: Rule, identity: str) -> None:
     if count > limit:
         raise RateLimitedError(
             f"too many requests (more than {limit} {rule.counts}); retry in {retry_after} s",
-            headers={
-                "Retry-After": str(retry_after),
-                "X-RateLimit-Limit": str(limit),
-                "X-RateLimit-Remaining": "0",
-            },
+            limit=limit,
+            retry_after=retry_after,
         )
 
 

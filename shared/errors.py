@@ -58,10 +58,21 @@ class UnprocessableError(AppError):
 
 
 class RateLimitedError(AppError):
-    """Carries Retry-After and X-RateLimit-* in `headers`."""
+    """Over a limit of `limit`; the client may try again in `retry_after` seconds, which the
+    Retry-After and X-RateLimit-* headers tell it."""
 
     status_code = 429
     code = "rate_limited"
+
+    def __init__(self, detail: str, *, limit: int, retry_after: int) -> None:
+        super().__init__(
+            detail,
+            headers={
+                "Retry-After": str(retry_after),
+                "X-RateLimit-Limit": str(limit),
+                "X-RateLimit-Remaining": "0",
+            },
+        )
 
 
 class ServiceUnavailableError(AppError):

@@ -13,12 +13,11 @@ from starlette.concurrency import run_in_threadpool
 from tortoise.transactions import in_transaction
 
 from api.jobs.schemas import BatchAccepted, BatchItemRejected, BatchJobAccepted
-from api.jobs.service import enqueue, results_url, status_url
+from api.jobs.service import enqueue, results_url, status_url, upload_limits
 from api.jobs.upload import Rejected, Upload, discard_on_error, receive_batch
 from api.jobs.validation import inspect_media, parse_params
 from api.webhooks.service import CALLBACK_URL_FIELD, callback_url_for
 from shared import storage
-from shared.db.enums import JobKind
 from shared.db.models import Job, User
 from shared.errors import UnprocessableError
 from shared.repositories import jobs as repo
@@ -59,9 +58,7 @@ def _accepted(index: int, filename: str | None, job: Job) -> BatchJobAccepted:
 
 
 async def create_batch(request: Request, user: User) -> BatchAccepted:
-    settings = get_settings()
-    limits = {JobKind.IMAGE: settings.max_image_bytes, JobKind.VIDEO: settings.max_video_bytes}
-    batch = await receive_batch(request, limits, settings.max_batch_files)
+    batch = await receive_batch(request, upload_limits(), get_settings().max_batch_files)
     with discard_on_error(*batch.uploads):
         params = parse_params(batch.fields).model_dump(mode="json")
         callback_url = await callback_url_for(user, batch.fields.get(CALLBACK_URL_FIELD))

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import Depends
 
-from api.deps import CurrentUser
+from api.deps import CurrentUser, parse_uuid
 from shared.db.models import Job
 from shared.errors import NotFoundError
 from shared.repositories import jobs as repo
@@ -13,10 +12,7 @@ from shared.repositories import jobs as repo
 
 async def owned_job(job_id: str, user: CurrentUser) -> Job:
     """The job if it exists and belongs to the caller; 404 alike for missing and foreign ids."""
-    try:
-        parsed = UUID(job_id)
-    except ValueError:
-        parsed = None
+    parsed = parse_uuid(job_id)
     job = await repo.get_owned(parsed, user.id) if parsed else None
     if job is None:
         raise NotFoundError(f"job {job_id} not found")

@@ -74,11 +74,8 @@ class StreamSlot:
             raise RateLimitedError(
                 f"too many event streams (more than {MAX_STREAMS_PER_USER} open at once for "
                 f"this user); close one, or retry in {STREAMS_RETRY_AFTER_S} s",
-                headers={
-                    "Retry-After": str(STREAMS_RETRY_AFTER_S),
-                    "X-RateLimit-Limit": str(MAX_STREAMS_PER_USER),
-                    "X-RateLimit-Remaining": "0",
-                },
+                limit=MAX_STREAMS_PER_USER,
+                retry_after=STREAMS_RETRY_AFTER_S,
             )
 
     async def renew(self) -> None:

@@ -62,11 +62,15 @@ def accepted(job: Job) -> JobAccepted:
     )
 
 
+def upload_limits() -> dict[JobKind, int]:
+    """The largest upload of each kind, in bytes."""
+    settings = get_settings()
+    return {JobKind.IMAGE: settings.max_image_bytes, JobKind.VIDEO: settings.max_video_bytes}
+
+
 async def create_job(request: Request, user: User, kind: JobKind) -> Job:
     """Receive, validate and record an upload. Nothing is stored unless all of it is valid."""
-    settings = get_settings()
-    limit = settings.max_image_bytes if kind is JobKind.IMAGE else settings.max_video_bytes
-    upload = await receive_upload(request, kind, limit)
+    upload = await receive_upload(request, kind, upload_limits()[kind])
     with discard_on_error(upload):
         params = parse_params(upload.fields)
         callback_url = await callback_url_for(user, upload.fields.get(CALLBACK_URL_FIELD))

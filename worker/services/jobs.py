@@ -84,10 +84,8 @@ def _explain_unclaimed(job_id: UUID, max_attempts: int) -> None:
     elif job.status is JobStatus.QUEUED and job.attempts >= max_attempts:
         failed = run(repo.fail(job_id, f"gave up after {job.attempts} attempts"))
         if failed:
-            enqueue_deliveries(failed.deliveries)
             storage.delete(job.media_path)
-            publish(job_id, "status", status=JobStatus.FAILED)
-            metrics.record_job(job.kind, "failed")
+            _announce_failure(job, failed)
     else:
         logger.info("job %s: already %s; duplicate delivery ignored", job_id, job.status)
 
@@ -95,11 +93,16 @@ def _explain_unclaimed(job_id: UUID, max_attempts: int) -> None:
 def _fail(job: Job, message: str) -> None:
     failed = run(repo.fail(job.id, message, attempt=job.attempts))
     if failed:
-        enqueue_deliveries(failed.deliveries)
         storage.delete_annotated(job.id)
         logger.warning("job %s: failed: %s", job.id, message)
-        publish(job.id, "status", status=JobStatus.FAILED, error=message)
-        metrics.record_job(job.kind, "failed")
+        _announce_failure(job, failed, error=message)
+
+
+def _announce_failure(job: Job, failed: repo.Finished, **event: str) -> None:
+    """Once a failure has committed: send its webhooks, tell live listeners, count it."""
+    enqueue_deliveries(failed.deliveries)
+    publish(job.id, "status", status=JobStatus.FAILED, **event)
+    metrics.record_job(job.kind, "failed")
 
 
 def _watchlist(job: Job, params: JobParams) -> list[WatchEntry]:
