@@ -10,16 +10,18 @@ VENV ?= $(VENV_ROOT)/venv-$(shell cat pyproject.toml sdk/pyproject.toml | sha256
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 
-.PHONY: help install run test lint format bench eval eval-anpr services system-packages
+.PHONY: help install run test lint format bench eval eval-anpr services system-packages docs chaos
 
 help:
 	@echo "make install  create the virtualenv ($(VENV)) and system packages"
 	@echo "make run      start API :8000, one worker and Flower :5555 (Ctrl-C stops all)"
 	@echo "make test     run every test against real Postgres, Redis and a worker"
 	@echo "make lint     ruff (lint + format check) and mypy"
+	@echo "make docs     build the manual (docs/, mkdocs.yml) into site/"
 	@echo "make bench    print our pipeline's speed next to a bare ultralytics loop"
 	@echo "make eval     measure detector accuracy on ../shared/datasets and media"
 	@echo "make eval-anpr  plate reading accuracy and latency on ../shared/datasets/plates-us-dev"
+	@echo "make chaos    restart Redis and Postgres, kill the worker, fill the storage under real jobs"
 
 $(VENV)/.deps-installed:
 	@echo "==> creating $(VENV) (first run on this machine: a few minutes)"
@@ -51,6 +53,10 @@ run: install
 test: install services
 	$(BIN)/python -m pytest
 
+# --strict: a broken link or anchor, or a page missing from the nav, fails the build.
+docs: install
+	$(BIN)/mkdocs build --strict
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -68,3 +74,7 @@ eval: install
 
 eval-anpr: install
 	$(BIN)/python -m bench.eval_anpr
+
+# Its own Redis, Postgres cluster and tmpfs (root, for mount and runuser): a few minutes.
+chaos: install
+	$(BIN)/python -m bench.chaos

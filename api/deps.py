@@ -10,23 +10,28 @@ from fastapi import Depends, Query, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from api import ratelimit
+from api.api_keys import scopes
 from api.api_keys import service as api_keys
+from api.api_keys.scopes import Scope
 from api.auth.security import decode_token
-from shared.db.models import User
-from shared.errors import AuthenticationError
+from api.openapi import raises
+from shared.db.models import ApiKey, User
+from shared.errors import AuthenticationError, ForbiddenError
 from shared.repositories import users as users_repo
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/signin", auto_error=False)
 api_key_scheme = APIKeyHeader(
     name="X-API-Key",
     auto_error=False,
-    description="an API key from POST /api/v1/api-keys; acts as its owner",
+    description="an API key from POST /api/v1/api-keys; acts as its owner within its scopes",
 )
 
 AuthMethod = Literal["bearer", "api_key"]
 
 
-def redis_client(request: Request) -> aioredis.Redis:
+async def redis_client(request: Request) -> aioredis.Redis:
+    """Async although it awaits nothing: FastAPI runs a sync dependency in the thread pool,
+    and every authenticated route would then need a free thread to get this far."""
     client: aioredis.Redis = request.app.state.redis
     return client
 
@@ -59,13 +64,15 @@ def _note_caller(
     request.state.api_key_id = str(api_key_id) if api_key_id else None
 
 
+@raises(401)
 async def current_user(
     request: Request,
     redis: RedisClient,
     token: Annotated[str | None, Depends(oauth2_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> User:
-    """The caller, from a bearer access token or else an X-API-Key, which acts as its owner.
+    """The caller, from a bearer access token or else an X-API-Key, which acts as its owner
+    within its scopes (RequireScope below).
     Counts the request against the user's rate limit and, with a key, the key's: the key's
     before anything reaches the database, the owner's once the key has named them."""
     if token:
@@ -73,14 +80,18 @@ async def current_user(
         _note_caller(request, claims.sub, "bearer")
         await ratelimit.hit(redis, ratelimit.PER_USER, str(claims.sub))
         user = await users_repo.get_active(claims.sub)
-        if user is None:
+        # A password change or "sign out everywhere" moved the version on: the token is over.
+        if user is None or user.token_version != claims.ver:
             raise AuthenticationError("invalid access token")
+        # What an event stream re-checks while it runs (api/jobs/events.py).
+        request.state.token_version = claims.ver
         return user
     if api_key:
         key_hash = api_keys.hash_key(api_key)
         await ratelimit.hit(redis, ratelimit.PER_API_KEY, key_hash[:32])
-        key = await api_keys.authenticate(key_hash)
+        key = await api_keys.authenticate(api_key, key_hash)
         _note_caller(request, key.owner.id, "api_key", key.id)
+        request.state.api_key = key  # for the scope checks below
         # All of a user's keys and tokens share the per-user budget: more keys, no more requests.
         await ratelimit.hit(redis, ratelimit.PER_USER, str(key.owner.id))
         await api_keys.mark_used(key)
@@ -91,3 +102,35 @@ async def current_user(
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+async def calling_key(request: Request, _: CurrentUser) -> ApiKey | None:
+    """The API key the caller authenticated with; None for a bearer token."""
+    if request.state.auth_method != "api_key":
+        return None
+    key: ApiKey = request.state.api_key
+    return key
+
+
+CallingKey = Annotated[ApiKey | None, Depends(calling_key)]
+
+
+@raises(403)
+class RequireScope:
+    """A dependency: the caller, who must hold `scope`. A bearer token holds every scope, an API
+    key those it was made with (api/api_keys/scopes.py). Routes that only read need no more
+    than CurrentUser, since every key may read."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    async def __call__(self, user: CurrentUser, key: CallingKey) -> User:
+        if key is not None and self.scope not in scopes.parse(key.scopes):
+            raise ForbiddenError(f"this API key lacks the `{self.scope}` scope")
+        return user
+
+
+# Submitting and deleting jobs, the watchlist, the profile.
+WriteUser = Annotated[User, Depends(RequireScope("write"))]
+# API keys, webhooks, the callback secret, the password.
+AdminUser = Annotated[User, Depends(RequireScope("admin"))]

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import redis.asyncio as aioredis
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from tortoise.contrib.fastapi import RegisterTortoise
 
+from api import clients
 from api.api_keys.router import router as api_keys_router
 from api.auth.router import router as auth_router
+from api.body_limit import BodySizeLimitMiddleware
+from api.compat import add_compatibility_routes
+from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.health.router import router as health_router
 from api.jobs.router import router as jobs_router
@@ -19,22 +22,22 @@ from api.metrics.router import router as metrics_router
 from api.metrics.service import ApiMetrics
 from api.models.router import router as models_router
 from api.observe import ObserveRequests
+from api.openapi import install_openapi
 from api.ratelimit import IpRateLimitMiddleware
 from api.users.router import router as users_router
 from api.watchlist.router import router as watchlist_router
 from api.webhooks.router import router as webhooks_router
-from shared.db.config import tortoise_config
+from shared.contracts import API_PREFIX
 from shared.logging import configure_logging
 from shared.settings import get_settings
-
-API_PREFIX = "/api/v1"
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
-    app.state.redis = aioredis.Redis.from_url(settings.redis_url, socket_timeout=5)
-    async with RegisterTortoise(app, config=tortoise_config(), generate_schemas=False):
+    app.state.redis = clients.redis_client(settings)
+    config = clients.database_config(settings)
+    async with RegisterTortoise(app, config=config, generate_schemas=False):
         yield
     await app.state.redis.aclose()
     app.state.metrics.close()
@@ -42,15 +45,24 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app() -> FastAPI:
     configure_logging()
+    docs_enabled = get_settings().docs_enabled
     app = FastAPI(
         title="Vigil",
         version="0.1.0",
         summary="Surveillance images and videos in, structured detections out.",
         lifespan=lifespan,
+        # Swagger UI is served from local files by install_docs below; ReDoc not at all.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if docs_enabled else None,
     )
+    if docs_enabled:
+        install_docs(app)
     install_error_handlers(app)
     # Middleware added first runs innermost: the observer (access log, HTTP metrics) sees every
     # answer, CORS headers reach 429s too.
+    # Inside the per-address limit, which counts oversize bodies too.
+    app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(IpRateLimitMiddleware)
     api = APIRouter(prefix=API_PREFIX)
     for router in (
@@ -65,6 +77,8 @@ def create_app() -> FastAPI:
     ):
         api.include_router(router)
     app.include_router(api)
+    add_compatibility_routes(app)
+    install_openapi(app)
     app.include_router(metrics_router)
     app.state.metrics = ApiMetrics(get_settings().redis_url)
     cors_origins = get_settings().cors_origins

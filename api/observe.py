@@ -1,6 +1,7 @@
 """Every request observed once: one JSON line on the `vigil.access` logger (method, route
 template, path, status, duration, client address and who called: user, API key, auth method,
-job) and the HTTP metrics by method, route template and status.
+job) and the HTTP metrics by method, route template and status. It also adds the security
+headers every answer carries (add_security_headers).
 
 Pure ASGI rather than BaseHTTPMiddleware, which would buffer streaming responses (the job
 event stream); a stream's line is written when it ends, its duration the stream's. The query
@@ -16,8 +17,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.client_address import client_address
+from api.docs import STATIC_URL
 from api.metrics.service import UNMATCHED, ApiMetrics
 
 logger = logging.getLogger("vigil.access")
@@ -48,19 +52,29 @@ def access_record(
 ) -> dict[str, Any]:
     """The access-log line's fields; an unmatched request is logged under its raw path."""
     state: dict[str, Any] = scope.get("state", {})
-    client = scope.get("client")
     return {
         "method": scope["method"],
         "route": route or scope["path"],
         "path": scope["path"],
         "status": status,
         "duration_ms": round(duration_s * 1000, 1),
-        "ip": client[0] if client else None,
+        "ip": client_address(scope),
         "auth": state.get("auth_method"),
         "user_id": state.get("user_id"),
         "api_key_id": state.get("api_key_id"),
         "job_id": scope.get("path_params", {}).get("job_id") or state.get("job_id"),
     }
+
+
+def add_security_headers(path: str, headers: MutableHeaders) -> None:
+    """On every answer: no MIME sniffing (an upload's name or a JSON string must never be run
+    as a page), no Referer to other sites. And `no-store` on everything but the Swagger UI
+    files: the rest carries tokens, keys, results and metrics that no browser or proxy cache
+    should keep, and an endpoint's own, weaker Cache-Control is replaced."""
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    if not path.startswith(f"{STATIC_URL}/"):
+        headers["Cache-Control"] = "no-store"
 
 
 class ObserveRequests:
@@ -85,6 +99,7 @@ class ObserveRequests:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                add_security_headers(scope["path"], MutableHeaders(scope=message))
             await send(message)
 
         try:

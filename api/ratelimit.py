@@ -24,15 +24,20 @@ from fastapi import Request
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.audit import client_ip
+from api.client_address import client_address
 from api.errors import error_response
 from shared.errors import RateLimitedError
 from shared.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
-# Monitoring polls these: throttling them would make a busy API look down.
-UNLIMITED_PATHS = frozenset({"/metrics", "/api/v1/health"})
+# Liveness is never throttled: it touches nothing, and throttling it would make a busy API look
+# dead. The other health checks need no credentials, so they have a generous budget of their
+# own, apart from the one every other request spends. /metrics is not exempt: a scraper polls
+# it far below the per-address limit, and unlimited, each scrape (a Redis read per family) is a
+# cheap way to load the API and Redis.
+UNLIMITED_PATHS = frozenset({"/api/v1/health/live"})
+HEALTH_PATHS = frozenset({"/api/v1/health", "/api/v1/health/ready"})
 WARN_EVERY_S = 60.0
 
 
@@ -50,6 +55,12 @@ PER_IP = Rule(
     lambda s: s.rate_limit_ip_per_minute,
     60,
     "requests per minute from this address",
+)
+PER_IP_HEALTH = Rule(
+    "health",
+    lambda s: s.rate_limit_health_per_minute,
+    60,
+    "health checks per minute from this address",
 )
 PER_USER = Rule(
     "user",
@@ -69,17 +80,28 @@ AUTH_PER_IP = Rule(
     60,
     "sign-up, sign-in and token-refresh requests per minute from this address",
 )
-SIGNIN_PER_ACCOUNT = Rule(
+# Failed sign-ins only: a right password never counts, so nobody can spend an owner's budget.
+SIGNIN_FAILURES_PER_NETWORK = Rule(
+    "signin_network",
+    lambda s: s.rate_limit_signin_failures_per_network_per_hour,
+    3600,
+    "per hour at this account from this network",
+)
+SIGNIN_FAILURES_PER_ACCOUNT = Rule(
     "signin_account",
     lambda s: s.rate_limit_signin_per_account_per_hour,
     3600,
-    "sign-in attempts per hour for this account",
+    "per hour at this account, and this network has failed it",
 )
 
 
 # One IPv6 client usually holds a whole /64 (SLAAC, privacy addresses): counting per address
 # would hand it 2**64 budgets.
 IPV6_PREFIX = 64
+# Sign-in failures are counted per network: a /24 or a /56 (what one site or subscriber
+# usually gets) is one guesser, however many addresses it rotates through.
+SIGNIN_IPV4_PREFIX = 24
+SIGNIN_IPV6_PREFIX = 56
 
 
 def address_bucket(host: str | None) -> str:
@@ -96,6 +118,21 @@ def address_bucket(host: str | None) -> str:
             return str(address.ipv4_mapped)
         return str(ipaddress.IPv6Network((address, IPV6_PREFIX), strict=False))
     return str(address)
+
+
+def network_bucket(host: str | None) -> str:
+    """The network a sign-in failure is counted against: the /24 of an IPv4 address (also
+    IPv4-mapped), the /56 of an IPv6 one; anything unparsable as it is."""
+    if host is None:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    prefix = SIGNIN_IPV4_PREFIX if address.version == 4 else SIGNIN_IPV6_PREFIX
+    return str(ipaddress.ip_network((address, prefix), strict=False))
 
 
 def window(now: float, period_s: int) -> tuple[int, int]:
@@ -153,14 +190,74 @@ def _redis(request: Request) -> aioredis.Redis:
 
 async def limit_auth_by_ip(request: Request) -> None:
     """Route dependency of sign-up, sign-in and token refresh: the brute-force guard."""
-    await hit(_redis(request), AUTH_PER_IP, address_bucket(client_ip(request)))
+    await hit(_redis(request), AUTH_PER_IP, address_bucket(client_address(request.scope)))
 
 
-async def limit_signin_for_account(request: Request, email: str) -> None:
-    """Every sign-in attempt at one account, from wherever, counts (slow, spread-out guessing)."""
-    # Hashed so that the counters hold no e-mail addresses.
-    digest = hashlib.sha256(email.lower().encode()).hexdigest()[:32]
-    await hit(_redis(request), SIGNIN_PER_ACCOUNT, digest)
+@dataclass(frozen=True)
+class SigninGuard:
+    """Failed sign-ins at one account, counted per client network and for the account as a
+    whole. A network over its own budget is refused; once the account's budget is spent (a
+    distributed attack), so is every network that has failed at it. A network that has not
+    failed, like the owner's, still gets in with the right password.
+
+    The counts are read before the password is checked and raised after it failed, so a burst
+    of concurrent guesses can pass the check together: the per-address auth limit bounds it."""
+
+    redis: aioredis.Redis
+    account: str
+    network: str
+
+    @classmethod
+    def of(cls, request: Request, email: str) -> SigninGuard:
+        # Hashed so that the counters hold no e-mail addresses.
+        account = hashlib.sha256(email.lower().encode()).hexdigest()[:32]
+        return cls(_redis(request), account, network_bucket(client_address(request.scope)))
+
+    def _keys(self) -> tuple[str, str]:
+        number, _ = window(time.time(), SIGNIN_FAILURES_PER_ACCOUNT.period_s)
+        return (
+            f"ratelimit:{SIGNIN_FAILURES_PER_NETWORK.name}:{self.account}:{self.network}:{number}",
+            f"ratelimit:{SIGNIN_FAILURES_PER_ACCOUNT.name}:{self.account}:{number}",
+        )
+
+    async def check(self) -> None:
+        """RateLimitedError when this network may not try this account now."""
+        settings = get_settings()
+        if not settings.rate_limit_enabled:
+            return
+        try:
+            from_network, in_all = await self.redis.mget(self._keys())
+        except (RedisError, OSError) as exc:
+            _warn_unreachable(exc)
+            return
+        network_failures, account_failures = int(from_network or 0), int(in_all or 0)
+        network_limit = SIGNIN_FAILURES_PER_NETWORK.limit(settings)
+        account_limit = SIGNIN_FAILURES_PER_ACCOUNT.limit(settings)
+        if network_failures >= network_limit:
+            raise _too_many_failures(SIGNIN_FAILURES_PER_NETWORK, network_limit)
+        if network_failures and account_failures >= account_limit:
+            raise _too_many_failures(SIGNIN_FAILURES_PER_ACCOUNT, account_limit)
+
+    async def record_failure(self) -> None:
+        if not get_settings().rate_limit_enabled:
+            return
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                for key in self._keys():
+                    pipe.incr(key)
+                    pipe.expire(key, SIGNIN_FAILURES_PER_ACCOUNT.period_s)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            _warn_unreachable(exc)
+
+
+def _too_many_failures(rule: Rule, limit: int) -> RateLimitedError:
+    _, retry_after = window(time.time(), rule.period_s)
+    return RateLimitedError(
+        f"too many failed sign-ins ({limit} {rule.counts}); retry in {retry_after} s",
+        limit=limit,
+        retry_after=retry_after,
+    )
 
 
 class IpRateLimitMiddleware:
@@ -174,7 +271,8 @@ class IpRateLimitMiddleware:
         if scope["type"] == "http" and scope["path"] not in UNLIMITED_PATHS:
             request = Request(scope)
             try:
-                await hit(_redis(request), PER_IP, address_bucket(client_ip(request)))
+                rule = PER_IP_HEALTH if scope["path"] in HEALTH_PATHS else PER_IP
+                await hit(_redis(request), rule, address_bucket(client_address(scope)))
             except RateLimitedError as exc:
                 response = error_response(exc.status_code, exc.code, exc.detail, exc.headers)
                 await response(scope, receive, send)

@@ -14,6 +14,10 @@ def make_celery(name: str) -> Celery:
     app.conf.update(
         broker_url=settings.redis_url,
         broker_connection_retry_on_startup=True,
+        # Waiting for a pooled connection, or for a new one, fails after this long with
+        # OperationalError instead of blocking the caller's thread for ever.
+        broker_pool_acquire_timeout=settings.broker_timeout_s,
+        broker_connection_timeout=settings.broker_timeout_s,
         # A message must stay invisible longer than the longest task may run, or a
         # second worker would start the same job while the first is still on it.
         broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout_s},

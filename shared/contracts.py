@@ -8,6 +8,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+# Where the REST API lives; links in job payloads and webhooks are built under it.
+API_PREFIX = "/api/v1"
+
 IMAGE_ANALYZE = "image.analyze"
 VIDEO_ANALYZE = "video.analyze"
 JOBS_SWEEP = "jobs.sweep"

@@ -42,6 +42,13 @@ class AuthenticationError(AppError):
     code = "not_authenticated"
 
 
+class ForbiddenError(AppError):
+    """The caller is known but may not do this (an API key without the scope, sign-up closed)."""
+
+    status_code = 403
+    code = "forbidden"
+
+
 class PayloadTooLargeError(AppError):
     status_code = 413
     code = "payload_too_large"

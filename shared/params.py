@@ -351,7 +351,10 @@ class JobParams(_Frozen):
         default=(),
         max_length=32,
         validation_alias=AliasChoices("zones", "roi_zones"),
-        description="Polygons to count in (seed 003's `roi_zones` is accepted as a synonym).",
+        description=(
+            "Polygons to count in (the camera-analytics API's `roi_zones` is accepted as a "
+            "synonym)."
+        ),
     )
     lines: tuple[LineParams, ...] = Field(default=(), max_length=32)
     roi_only: bool = Field(

@@ -1,5 +1,6 @@
-"""docker-compose.yml loads in Debian's docker-compose 1.29, and the Dockerfiles keep the API image
-free of the worker's ML stack. No Docker engine is needed: `docker-compose config` only parses."""
+"""docker-compose.yml loads in Debian's docker-compose 1.29, requires every secret, confines every
+service and publishes nothing beyond loopback by default; the Dockerfiles keep the API image free
+of the worker's ML stack. No Docker engine is needed: `docker-compose config` only parses."""
 
 from __future__ import annotations
 
@@ -19,7 +20,12 @@ from shared.contracts import ANALYSIS_QUEUES, WEBHOOK_QUEUE
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
-REQUIRED_ENV = {"VIGIL_SECRET_KEY": "compose-test-secret", "VIGIL_FLOWER_PASSWORD": "compose-test"}
+REQUIRED_ENV = {
+    "VIGIL_SECRET_KEY": "compose-test-secret",
+    "VIGIL_FLOWER_PASSWORD": "compose-test",
+    "VIGIL_POSTGRES_PASSWORD": "compose-test-postgres",
+    "VIGIL_REDIS_PASSWORD": "compose-test-redis",
+}
 SERVICES = {"postgres", "redis", "api", "worker", "webhooks", "beat", "flower"}
 ML_PACKAGES = ("torch", "ultralytics", "opencv", "cv2")
 
@@ -97,9 +103,8 @@ def test_compose_config_resolves() -> None:
         assert healthcheck.get("test"), f"{name} has no healthcheck"
         assert not healthcheck.get("disable"), f"{name} disables its healthcheck"
 
-    assert (
-        services["flower"]["environment"]["FLOWER_BASIC_AUTH"]
-        == f"admin:{REQUIRED_ENV['VIGIL_FLOWER_PASSWORD']}"
+    assert services["flower"]["environment"]["FLOWER_BASIC_AUTH"] == (
+        f"admin:{REQUIRED_ENV['VIGIL_FLOWER_PASSWORD']}"
     )
 
 
@@ -131,12 +136,141 @@ def test_workers_split_the_queues() -> None:
         assert env["VIGIL_WEBHOOK_ALLOWED_NETWORKS"] == '["10.1.0.0/16"]', name
 
 
-def test_compose_config_requires_secret_key() -> None:
-    env = _compose_env(**REQUIRED_ENV)
-    del env["VIGIL_SECRET_KEY"]
-    done = _compose_config(env)
-    assert done.returncode != 0, "docker-compose config accepted a missing VIGIL_SECRET_KEY"
-    assert "VIGIL_SECRET_KEY" in done.stderr
+@pytest.mark.parametrize("variable", sorted(REQUIRED_ENV))
+def test_compose_config_requires_every_secret(variable: str) -> None:
+    """No secret has a default: unset or empty, Compose refuses to start anything."""
+    for value in (None, ""):
+        env = _compose_env(**REQUIRED_ENV)
+        if value is None:
+            del env[variable]
+        else:
+            env[variable] = value
+        done = _compose_config(env)
+        assert done.returncode != 0, f"docker-compose config accepted {variable}={value!r}"
+        assert variable in done.stderr
+
+
+def _services(**extra: str) -> dict[str, Any]:
+    done = _compose_config(_compose_env(**REQUIRED_ENV, **extra))
+    assert done.returncode == 0, done.stderr
+    services: dict[str, Any] = yaml.safe_load(done.stdout)["services"]
+    return services
+
+
+def _bytes(size: str | int) -> int:
+    if isinstance(size, int):
+        return size
+    match = re.fullmatch(r"(\d+)([kmg]?)b?", size.lower())
+    assert match, f"not a memory size: {size}"
+    number, unit = match.groups()
+    return int(number) * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit]
+
+
+def test_every_service_is_confined() -> None:
+    """The worker parses hostile media and the webhook sender talks to the internet: no service
+    keeps capabilities, gains privileges, writes its root or takes the host's memory."""
+    services = _services()
+    for name, service in services.items():
+        assert service.get("cap_drop") == ["ALL"], name
+        assert not service.get("cap_add"), name
+        assert "no-new-privileges:true" in service.get("security_opt", []), name
+        assert not service.get("privileged"), name
+        assert service.get("read_only") is True, name
+        assert any(str(t).split(":")[0] == "/tmp" for t in service.get("tmpfs", [])), name
+        assert _bytes(service["mem_limit"]) > 0, name
+        assert float(service["cpus"]) > 0, name
+        assert int(service["pids_limit"]) > 0, name
+    worker_memory = _bytes(services["worker"]["mem_limit"])
+    assert all(
+        worker_memory > _bytes(service["mem_limit"])
+        for name, service in services.items()
+        if name != "worker"
+    ), "the analysis worker should get the most memory"
+    # The data the stack keeps lives on volumes, which stay writable under the read-only root.
+    assert "/data/storage" in _mounts(services["api"])
+    assert "/var/lib/postgresql/data" in _mounts(services["postgres"])
+    assert "/data" in _mounts(services["redis"])
+
+
+def _published(service: dict[str, Any]) -> list[tuple[str, str]]:
+    """(host address, host port) of each published port, for both syntaxes."""
+    published = []
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            published.append((port.get("host_ip", ""), str(port.get("published", ""))))
+        else:
+            parts = str(port).split("/")[0].split(":")
+            assert len(parts) == 3, f"{port} does not name the host address it binds"
+            published.append((parts[0], parts[1]))
+    return published
+
+
+def test_ports_are_published_on_loopback_unless_configured() -> None:
+    services = _services()
+    published = {name: _published(service) for name, service in services.items()}
+    assert published["api"] == [("127.0.0.1", "8000")]
+    assert published["flower"] == [("127.0.0.1", "5555")]
+    assert not any(published[name] for name in SERVICES - {"api", "flower"})
+
+    services = _services(VIGIL_API_BIND="10.0.0.5", VIGIL_API_PORT="8080")
+    assert _published(services["api"]) == [("10.0.0.5", "8080")]
+    assert _published(services["flower"]) == [("127.0.0.1", "5555")]
+
+
+def test_redis_and_postgres_require_their_passwords() -> None:
+    services = _services()
+    redis_password = REQUIRED_ENV["VIGIL_REDIS_PASSWORD"]
+    command = services["redis"]["command"]
+    assert command[command.index("--requirepass") + 1] == redis_password
+    # The health check authenticates without putting the password on a command line.
+    assert services["redis"]["environment"]["REDISCLI_AUTH"] == redis_password
+    assert redis_password not in " ".join(services["redis"]["healthcheck"]["test"])
+    for name in SERVICES - {"postgres", "redis"}:
+        url = services[name]["environment"]["VIGIL_REDIS_URL"]
+        assert url == f"redis://:{redis_password}@redis:6379/0", name
+
+    postgres_password = REQUIRED_ENV["VIGIL_POSTGRES_PASSWORD"]
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == postgres_password
+    for name in SERVICES - {"postgres", "redis", "flower"}:
+        url = services[name]["environment"]["VIGIL_DATABASE_URL"]
+        assert f":{postgres_password}@postgres:5432/" in url, name
+
+
+def test_flower_gets_only_the_broker_and_its_own_credentials() -> None:
+    flower = _services()["flower"]
+    assert flower["command"][:4] == ["celery", "-A", "worker.flower_app", "flower"]
+    assert set(flower["environment"]) == {"VIGIL_REDIS_URL", "FLOWER_BASIC_AUTH"}
+    assert flower["environment"]["FLOWER_BASIC_AUTH"] == (
+        f"admin:{REQUIRED_ENV['VIGIL_FLOWER_PASSWORD']}"
+    )
+    assert REQUIRED_ENV["VIGIL_SECRET_KEY"] not in str(flower)
+    assert REQUIRED_ENV["VIGIL_POSTGRES_PASSWORD"] not in str(flower)
+
+
+def test_api_health_check_probes_readiness_and_proxies_are_explicit() -> None:
+    """A stuck API must fail its health check (and be restarted), and only the proxies the
+    operator names may set the client address."""
+    api = _services()["api"]
+    probe = " ".join(api["healthcheck"]["test"])
+    assert "http://127.0.0.1:8000/api/v1/health/ready" in probe
+    assert "timeout=" in probe
+    assert api["healthcheck"]["timeout"]
+    dockerfile = (REPO_ROOT / "Dockerfile.api").read_text()
+    healthcheck = dockerfile.split("\nHEALTHCHECK ", 1)[1].split("\n\n", 1)[0]
+    assert "/api/v1/health/ready" in healthcheck
+
+    assert "FORWARDED_ALLOW_IPS" not in api["environment"]
+    assert api["environment"]["VIGIL_TRUSTED_PROXIES"] == "[]"
+    assert "--no-proxy-headers" in dockerfile
+    assert "--proxy-headers" not in dockerfile.replace("--no-proxy-headers", "")
+
+
+@pytest.mark.parametrize("dockerfile", ["Dockerfile.api", "Dockerfile.worker"])
+def test_images_default_to_prod(dockerfile: str) -> None:
+    """An image run without VIGIL_ENV (docker run, Kubernetes) still gets the strict checks."""
+    text = (REPO_ROOT / dockerfile).read_text()
+    final_stage = text.rsplit("\nFROM ", 1)[1]
+    assert re.search(r"^\s+VIGIL_ENV=prod\b", final_stage, re.M), dockerfile
 
 
 def test_api_image_has_no_worker_dependencies() -> None:

@@ -1,4 +1,5 @@
-"""`vigil analyze FILE [--param k=v ...]`: the same pipeline in-process, no services, JSON out."""
+"""`vigil analyze FILE [--param k=v ...]`: the same pipeline in-process, no services, JSON out.
+`vigil models fetch|export`: weights for VIGIL_MODEL_DIR."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from shared.db.enums import JobKind
 from shared.logging import configure_logging
 from shared.media import SNIFF_BYTES, SUPPORTED, sniff
 from shared.params import JobParams
+from shared.weights import WeightSettings
+from worker.detectors.export import DEFAULT_MODEL, ModelExportError, export, fetch
 from worker.errors import MediaError, ModelUnavailableError
 from worker.services.analysis import VideoAnalysis, analyze_image, model_summary
 
@@ -78,15 +81,77 @@ def analyze(path: Path, params: JobParams) -> dict[str, Any]:
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dir", type=Path, help="where to write (default: VIGIL_MODEL_DIR)")
+    parser.add_argument(
+        "--int8",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="quantise to INT8, as the default VIGIL_MODEL_NAME expects (needs nncf)",
+    )
+    parser.add_argument(
+        "--data",
+        metavar="YAML",
+        help="INT8 calibration dataset (default: ultralytics' coco8, downloaded)",
+    )
+    parser.add_argument("--force", action="store_true", help="replace an existing export")
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vigil", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     analyze_cmd = commands.add_parser("analyze", help="analyse an image or a video in-process")
     analyze_cmd.add_argument("file", type=Path)
     analyze_cmd.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     analyze_cmd.add_argument("--indent", type=int, default=2)
-    args = parser.parse_args(argv)
-    configure_logging()
+
+    models_cmd = commands.add_parser("models", help="download or export detector weights")
+    model_commands = models_cmd.add_subparsers(dest="models_command", required=True)
+    fetch_cmd = model_commands.add_parser(
+        "fetch", help="download an official YOLO and export it to OpenVINO (needs internet)"
+    )
+    fetch_cmd.add_argument("--model", default=DEFAULT_MODEL, help="e.g. yolov8n, yolo11n")
+    _model_options(fetch_cmd)
+    export_cmd = model_commands.add_parser("export", help="export a local .pt to OpenVINO")
+    export_cmd.add_argument("weights", type=Path, metavar="PATH.pt")
+    export_cmd.add_argument("--name", help="the exported folder's name (default: ultralytics')")
+    _model_options(export_cmd)
+    return parser
+
+
+def run_models(args: argparse.Namespace) -> int:
+    settings = WeightSettings()
+    directory: Path = args.dir or settings.model_dir
+    try:
+        if args.models_command == "fetch":
+            folder = fetch(args.model, directory, int8=args.int8, data=args.data, force=args.force)
+        else:
+            folder = export(
+                args.weights,
+                directory,
+                int8=args.int8,
+                data=args.data,
+                name=args.name,
+                force=args.force,
+            )
+    except ModelExportError as exc:
+        print(f"vigil: {exc}", file=sys.stderr)
+        return 1
+    print(f"vigil: wrote {folder}")
+    if folder.name != settings.model_name:
+        print(f"vigil: to detect with it, set VIGIL_MODEL_NAME={folder.name}")
+    plate = settings.plate_model_name
+    if args.models_command == "fetch" and not (directory / plate).exists():
+        print(
+            f"vigil: no {plate} in {directory}: no plate detector is published for download, "
+            "so the plates detector's `plate_model` localisation needs your own fine-tune "
+            f"(`vigil models export PLATE.pt --name {plate}`; the other localisations work "
+            "without it, see docs/plates.md)"
+        )
+    return 0
+
+
+def run_analyze(args: argparse.Namespace) -> int:
     try:
         params = parse_params(args.param)
     except (ValueError, ValidationError) as exc:
@@ -103,6 +168,18 @@ def main(argv: list[str] | None = None) -> int:
     json.dump(result, sys.stdout, indent=args.indent or None, default=str)
     sys.stdout.write("\n")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "models":
+        return run_models(args)
+    try:
+        configure_logging()
+    except ValidationError as exc:
+        print(f"vigil: invalid settings: {exc}", file=sys.stderr)
+        return 2
+    return run_analyze(args)
 
 
 if __name__ == "__main__":

@@ -1,39 +1,62 @@
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from api.api_keys import service
 from api.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList
-from api.deps import CurrentUser
+from api.deps import AdminUser, CallingKey, CurrentUser, Page
+from shared.repositories.api_keys import MAX_LIVE_KEYS_PER_USER
 
 router = APIRouter(prefix="/api-keys", tags=["api keys"])
+
+FORBIDDEN = "with an API key: it lacks the `admin` scope"
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"description": "the account has the most live keys allowed (100)"}},
+    responses={
+        403: {"description": f"{FORBIDDEN}, or asks for more than it has"},
+        409: {"description": "the account has the most live keys allowed (100)"},
+    },
 )
-async def create_api_key(data: ApiKeyCreate, request: Request, user: CurrentUser) -> ApiKeyCreated:
-    """A new key for `X-API-Key`. The key is in this response only: store it now. A key can
-    make keys too: it acts as its owner everywhere."""
-    return await service.create(request, user, data.name)
+async def create_api_key(
+    data: ApiKeyCreate, request: Request, user: AdminUser, maker: CallingKey
+) -> ApiKeyCreated:
+    """A new key for `X-API-Key`. The key is in this response only: store it now. With an
+    API key (one with the `admin` scope), the new key gets no scope and no later expiry than
+    that key, and is revoked with it."""
+    return await service.create(request, user, data, maker)
 
 
 @router.get("")
-async def list_api_keys(user: CurrentUser) -> ApiKeyList:
-    """The caller's keys, revoked ones included, newest first; never the keys themselves."""
-    return await service.list_keys(user)
+async def list_api_keys(
+    user: CurrentUser,
+    page: Page = 1,
+    # A page holds every live key by default: no one has more.
+    page_size: Annotated[int, Query(ge=1, le=MAX_LIVE_KEYS_PER_USER)] = MAX_LIVE_KEYS_PER_USER,
+    include_revoked: bool = False,
+) -> ApiKeyList:
+    """The caller's keys, newest first, revoked ones only with `include_revoked=true`; never
+    the keys themselves."""
+    return await service.list_keys(user, page, page_size, include_revoked)
 
 
 @router.delete(
     "/{key_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={404: {"description": "no such key of yours"}},
+    responses={
+        403: {"description": f"{FORBIDDEN}, and it is not the key being revoked"},
+        404: {"description": "no such key of yours"},
+    },
 )
-async def revoke_api_key(key_id: UUID, request: Request, user: CurrentUser) -> Response:
-    """Revoked at once: the next request with the key is refused. Revoking again is a no-op."""
-    await service.revoke(request, user, key_id)
+async def revoke_api_key(
+    key_id: UUID, request: Request, user: CurrentUser, caller: CallingKey
+) -> Response:
+    """Revoked at once, with every key made with it: the next request with any of them is
+    refused. Revoking again is a no-op. Any key may revoke itself; another key takes `admin`."""
+    await service.revoke(request, user, key_id, caller)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from api.auth.security import MAX_PASSWORD_LENGTH
 from api.text import ShortText
 
-PASSWORD = Field(min_length=8, max_length=128)
+PASSWORD = Field(min_length=8, max_length=MAX_PASSWORD_LENGTH)
+# A refresh token is a JWT of a few hundred characters; anything far longer is not one.
+MAX_TOKEN_LENGTH = 2048
 
 
 class SignupCreate(BaseModel):
@@ -13,6 +16,11 @@ class SignupCreate(BaseModel):
     email: EmailStr
     password: str = PASSWORD
     full_name: ShortText | None = None
+    invite_code: str | None = Field(
+        default=None,
+        max_length=200,
+        description="required when the server only admits invited users (VIGIL_SIGNUP=invite)",
+    )
 
 
 class TokenPair(BaseModel):
@@ -23,9 +31,13 @@ class TokenPair(BaseModel):
 
 
 class TokenRefresh(BaseModel):
-    refresh_token: str
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str = Field(max_length=MAX_TOKEN_LENGTH)
 
 
 class PasswordChange(BaseModel):
-    current_password: str
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(max_length=MAX_PASSWORD_LENGTH)
     new_password: str = PASSWORD

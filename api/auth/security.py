@@ -1,32 +1,61 @@
-"""Password hashing (argon2 via passlib) and JWTs (python-jose, HS256 only)."""
+"""Password hashing (argon2 via passlib) and JWTs (python-jose, HS256 only).
+
+Argon2 costs about 0.2 s of CPU per hash on purpose. It runs in worker threads behind a limiter
+of its own (VIGIL_PASSWORD_HASH_CONCURRENCY): on the event loop every sign-in would stall every
+other request, and in the shared thread pool a burst of sign-ins would take the threads the
+rest of the API needs. Tokens are signed with a key derived for that purpose alone
+(shared/keys.py), never with VIGIL_SECRET_KEY itself."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Literal
 
+import anyio
+import anyio.to_thread
 from jose import JWTError, jwt
 from passlib.context import CryptContext
 
 from shared.errors import AuthenticationError
+from shared.keys import KeyPurpose, derived_key
 from shared.settings import get_settings
 
 ALGORITHM = "HS256"
 TokenType = Literal["access", "refresh"]
+# Longer passwords are refused before hashing: argon2 would hash megabytes as readily, and
+# passlib refuses past 4096 bytes with an error of its own.
+MAX_PASSWORD_LENGTH = 128
 
 _passwords = CryptContext(schemes=["argon2"], deprecated="auto")
 # Verified against when the email is unknown, so both paths cost the same.
 _DUMMY_HASH = _passwords.hash("not-a-real-password")
 
 
-def hash_password(password: str) -> str:
-    return str(_passwords.hash(password))
+@lru_cache(maxsize=1)
+def _hashing_limiter() -> anyio.CapacityLimiter:
+    return anyio.CapacityLimiter(get_settings().password_hash_concurrency)
 
 
-def verify_password(password: str, password_hash: str | None) -> bool:
-    return _passwords.verify(password, password_hash or _DUMMY_HASH) and password_hash is not None
+def _verify(password: str, password_hash: str | None) -> bool:
+    return bool(_passwords.verify(password, password_hash or _DUMMY_HASH)) and (
+        password_hash is not None
+    )
+
+
+async def hash_password(password: str) -> str:
+    hashed = await anyio.to_thread.run_sync(_passwords.hash, password, limiter=_hashing_limiter())
+    return str(hashed)
+
+
+async def verify_password(password: str, password_hash: str | None) -> bool:
+    """False for a wrong password, and for no hash at all (an unknown account) after the same
+    work as a real check."""
+    return await anyio.to_thread.run_sync(
+        _verify, password, password_hash, limiter=_hashing_limiter()
+    )
 
 
 @dataclass(frozen=True)
@@ -34,42 +63,56 @@ class TokenClaims:
     sub: uuid.UUID
     jti: uuid.UUID
     type: TokenType
+    # The user's token version when the token was issued (see User.token_version).
+    ver: int
     iat: datetime
     exp: datetime
 
 
+def _signing_key() -> str:
+    # python-jose takes an HMAC key as text; hex keeps all 256 derived bits.
+    return derived_key(KeyPurpose.JWT_SIGNING).hex()
+
+
 def issue_token(
-    user_id: uuid.UUID, token_type: TokenType, jti: uuid.UUID | None = None
+    user_id: uuid.UUID,
+    token_type: TokenType,
+    version: int,
+    jti: uuid.UUID | None = None,
+    not_after: datetime | None = None,
 ) -> tuple[str, TokenClaims]:
+    """A signed token of `token_type`; `not_after` caps its expiry (a session's end)."""
     settings = get_settings()
     ttl = settings.access_token_ttl_s if token_type == "access" else settings.refresh_token_ttl_s
     now = datetime.now(UTC).replace(microsecond=0)
+    exp = now + timedelta(seconds=ttl)
+    if not_after is not None:
+        exp = min(exp, not_after.replace(microsecond=0))
     claims = TokenClaims(
-        sub=user_id,
-        jti=jti or uuid.uuid4(),
-        type=token_type,
-        iat=now,
-        exp=now + timedelta(seconds=ttl),
+        sub=user_id, jti=jti or uuid.uuid4(), type=token_type, ver=version, iat=now, exp=exp
     )
     token = jwt.encode(
         {
             "sub": str(claims.sub),
             "jti": str(claims.jti),
             "type": claims.type,
+            "ver": claims.ver,
             "iat": int(claims.iat.timestamp()),
             "exp": int(claims.exp.timestamp()),
         },
-        settings.secret_key.get_secret_value(),
+        _signing_key(),
         algorithm=ALGORITHM,
     )
     return token, claims
 
 
 def decode_token(token: str, expected: TokenType) -> TokenClaims:
+    """The claims of a valid token of type `expected`; AuthenticationError for anything else
+    (another algorithm or key, expired, a claim missing or malformed)."""
     try:
         payload = jwt.decode(
             token,
-            get_settings().secret_key.get_secret_value(),
+            _signing_key(),
             algorithms=[ALGORITHM],
             options={
                 "require_exp": True,
@@ -78,14 +121,18 @@ def decode_token(token: str, expected: TokenType) -> TokenClaims:
                 "require_jti": True,
             },
         )
+        version = payload["ver"]
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise TypeError("ver")
         claims = TokenClaims(
             sub=uuid.UUID(payload["sub"]),
             jti=uuid.UUID(payload["jti"]),
             type=payload["type"],
+            ver=version,
             iat=datetime.fromtimestamp(payload["iat"], UTC),
             exp=datetime.fromtimestamp(payload["exp"], UTC),
         )
-    except (JWTError, KeyError, ValueError, TypeError) as exc:
+    except (JWTError, KeyError, ValueError, TypeError, OverflowError) as exc:
         raise AuthenticationError(f"invalid {expected} token") from exc
     if claims.type != expected:
         raise AuthenticationError(f"invalid {expected} token")

@@ -1,54 +1,130 @@
-"""Is each dependency up? Database, Redis, and at least one worker answering a ping."""
+"""Is each dependency up? Postgres, Redis, the API's own thread pool and the workers.
+
+One probe looks at all of them at once, each within VIGIL_HEALTH_TIMEOUT_S, and its report is
+reused for VIGIL_HEALTH_CACHE_S by every caller (api/health/shared_result.py): a flood of health
+checks costs the dependencies one query, one PING and one worker broadcast per period. The
+report says only "ok", "down" or "timeout" per check; why a check failed goes to the log, since
+the callers are anonymous and the reason names internal hosts."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
 
+import anyio
 import redis.asyncio as aioredis
-from starlette.concurrency import run_in_threadpool
 from tortoise import connections
 
-from shared.enqueue import celery_client
+from api.health.shared_result import SharedResult
+from shared.enqueue import broadcast
+from shared.settings import get_settings
 
-PING_TIMEOUT_S = 1.0
+logger = logging.getLogger(__name__)
+
+Status = Literal["ok", "down", "timeout"]
+# How long a broadcast collects replies, at most: workers answer a ping within milliseconds.
+REPLY_WINDOW_S = 1.0
+# Worker broadcasts are blocking calls: they get one thread of their own, outside the pool the
+# endpoints share, so a broker that hangs costs one thread however often health is asked.
+_BROADCAST_THREADS = anyio.CapacityLimiter(1)
 
 
-async def _timed(check: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Check:
+    status: Status
+    latency_ms: float | None = None
+    answering: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def public(self) -> dict[str, Any]:
+        shown: dict[str, Any] = {"status": self.status}
+        if self.latency_ms is not None:
+            shown["latency_ms"] = self.latency_ms
+        if self.answering is not None:
+            shown["answering"] = self.answering
+        return shown
+
+
+@dataclass(frozen=True)
+class Report:
+    database: Check
+    redis: Check
+    threads: Check
+    workers: Check
+
+    @property
+    def healthy(self) -> bool:
+        """Every dependency answers, a worker included: what /health reports."""
+        return all(check.ok for check in (self.database, self.redis, self.threads, self.workers))
+
+    @property
+    def ready(self) -> bool:
+        """The API can answer requests: Postgres and Redis answer and the thread pool runs."""
+        return self.database.ok and self.redis.ok and self.threads.ok
+
+
+async def _timed(name: str, check: Callable[[], Awaitable[int | None]], timeout_s: float) -> Check:
     started = time.perf_counter()
     try:
-        extra = await check()
-    except Exception as exc:  # any failure of a dependency is a finding, not an error
-        return {"status": "down", "error": f"{type(exc).__name__}: {exc}"}
-    return {"status": "ok", "latency_ms": round((time.perf_counter() - started) * 1000, 1)} | (
-        extra or {}
+        with anyio.fail_after(timeout_s):
+            answering = await check()
+    except TimeoutError:
+        logger.warning("health check %s: no answer within %.1f s", name, timeout_s)
+        return Check("timeout")
+    except Exception:  # any failure of a dependency is a finding, not an error
+        logger.warning("health check %s failed", name, exc_info=True)
+        return Check("down")
+    return Check("ok", round((time.perf_counter() - started) * 1000, 1), answering)
+
+
+async def _database() -> None:
+    await connections.get("default").execute_query("SELECT 1")
+
+
+def _nothing() -> None:
+    """Runs in the thread pool: it answers only while the pool has a free thread."""
+
+
+async def _threads() -> None:
+    await anyio.to_thread.run_sync(_nothing, abandon_on_cancel=True)
+
+
+async def _workers(reply_window_s: float) -> int:
+    replies = await anyio.to_thread.run_sync(
+        broadcast, "ping", reply_window_s, limiter=_BROADCAST_THREADS, abandon_on_cancel=True
     )
+    if not replies:
+        raise RuntimeError(f"no worker answered a ping within {reply_window_s} s")
+    return len(replies)
 
 
-async def check_database() -> dict[str, Any]:
-    async def query() -> None:
-        await connections.get("default").execute_query("SELECT 1")
+async def probe(redis: aioredis.Redis) -> Report:
+    timeout_s = get_settings().health_timeout_s
+    reply_window_s = min(REPLY_WINDOW_S, timeout_s / 2)
 
-    return await _timed(query)
-
-
-async def check_redis(redis: aioredis.Redis) -> dict[str, Any]:
-    async def ping() -> None:
+    async def ping_redis() -> None:
         await redis.ping()
 
-    return await _timed(ping)
+    database, redis_check, threads, workers = await asyncio.gather(
+        _timed("database", _database, timeout_s),
+        _timed("redis", ping_redis, timeout_s),
+        _timed("threads", _threads, timeout_s),
+        _timed("workers", lambda: _workers(reply_window_s), timeout_s),
+    )
+    return Report(database, redis_check, threads, workers)
 
 
-def ping_workers() -> list[str]:
-    replies = celery_client().control.ping(timeout=PING_TIMEOUT_S) or []
-    return sorted(name for reply in replies for name in reply)
+_latest: SharedResult[Report] = SharedResult()
 
 
-async def check_workers() -> dict[str, Any]:
-    async def ping() -> dict[str, Any]:
-        workers = await run_in_threadpool(ping_workers)
-        if not workers:
-            raise RuntimeError(f"no worker answered within {PING_TIMEOUT_S}s")
-        return {"workers": workers}
-
-    return await _timed(ping)
+async def current_report(redis: aioredis.Redis) -> Report:
+    """The latest report, at most VIGIL_HEALTH_CACHE_S old; a caller waits for a new one at
+    most about VIGIL_HEALTH_TIMEOUT_S, shared with every other caller."""
+    return await _latest.get(lambda: probe(redis), get_settings().health_cache_s)

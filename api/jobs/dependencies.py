@@ -5,11 +5,13 @@ from typing import Annotated
 from fastapi import Depends
 
 from api.deps import CurrentUser, parse_uuid
+from api.openapi import raises
 from shared.db.models import Job
 from shared.errors import NotFoundError
 from shared.repositories import jobs as repo
 
 
+@raises(404)
 async def owned_job(job_id: str, user: CurrentUser) -> Job:
     """The job if it exists and belongs to the caller; 404 alike for missing and foreign ids."""
     parsed = parse_uuid(job_id)

@@ -7,7 +7,11 @@ terminal status is read from it, and on every quiet interval it is checked, so a
 event cannot keep a stream open.
 
 Each stream holds a Redis connection and a task for as long as its job runs, so a user has at
-most MAX_STREAMS_PER_USER open at once, counted in Redis across every API process."""
+most MAX_STREAMS_PER_USER open at once, counted in Redis across every API process.
+
+A stream outlives the request that opened it, so it re-checks that request's credential every
+CREDENTIAL_CHECK_S: after a password change, "sign out everywhere", or the revocation of the
+API key it was opened with, it sends `signed_out` and ends."""
 
 from __future__ import annotations
 
@@ -16,18 +20,23 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import anyio
 import redis.asyncio as aioredis
+from fastapi import Request
 from redis.asyncio.client import PubSub
 
 from api.jobs.service import status_read
 from shared.db.models import Job
 from shared.errors import RateLimitedError
 from shared.events import job_channel
+from shared.repositories import api_keys as api_keys_repo
 from shared.repositories import jobs as repo
+from shared.repositories import users as users_repo
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +44,9 @@ KEEPALIVE_S = 15.0
 # How long the stream waits for an event before it checks Postgres.
 QUIET_CHECK_S = 5.0
 SUBSCRIBE_TIMEOUT_S = 5.0
+# Below QUIET_CHECK_S, so that every wake-up of a quiet stream checks: a signed-out stream ends
+# within about QUIET_CHECK_S.
+CREDENTIAL_CHECK_S = 3.0
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 MAX_STREAMS_PER_USER = 10
@@ -102,6 +114,38 @@ class StreamSlot:
                 )
 
 
+@dataclass
+class StreamCredential:
+    """The bearer token (its user and token version) or API key a stream was opened with."""
+
+    user_id: UUID
+    token_version: int | None
+    api_key_id: UUID | None
+    checked: float = 0.0
+
+    @classmethod
+    def of(cls, request: Request) -> StreamCredential:
+        """From the request state that api/deps.py's current_user wrote."""
+        key_id: str | None = getattr(request.state, "api_key_id", None)
+        return cls(
+            user_id=UUID(request.state.user_id),
+            token_version=getattr(request.state, "token_version", None),
+            api_key_id=UUID(key_id) if key_id else None,
+            checked=time.monotonic(),
+        )
+
+    async def revoked(self) -> bool:
+        """Whether the credential has stopped authenticating; asks Postgres at most every
+        CREDENTIAL_CHECK_S."""
+        if time.monotonic() - self.checked < CREDENTIAL_CHECK_S:
+            return False
+        self.checked = time.monotonic()
+        if self.api_key_id is not None:
+            return not await api_keys_repo.is_live(self.api_key_id, datetime.now(UTC))
+        user = await users_repo.get_active(self.user_id)
+        return user is None or user.token_version != self.token_version
+
+
 def sse(event: str, data: str) -> str:
     lines = "".join(f"data: {line}\n" for line in data.splitlines() or [""])
     return f"event: {event}\n{lines}\n"
@@ -109,6 +153,11 @@ def sse(event: str, data: str) -> str:
 
 def _end(job_id: UUID, status: str) -> str:
     return sse("end", json.dumps({"job_id": str(job_id), "status": status}))
+
+
+def _signed_out(job_id: UUID) -> str:
+    detail = "the credentials this stream was opened with are no longer valid"
+    return sse("signed_out", json.dumps({"job_id": str(job_id), "detail": detail}))
 
 
 def _status(job: Job) -> str:
@@ -160,10 +209,13 @@ async def _next_event(pubsub: PubSub | None, job_id: UUID) -> dict[str, Any] | N
     return event if isinstance(event, dict) else None
 
 
-async def job_events(job_id: UUID, redis: aioredis.Redis, slot: StreamSlot) -> AsyncIterator[str]:
+async def job_events(
+    job_id: UUID, redis: aioredis.Redis, slot: StreamSlot, credential: StreamCredential
+) -> AsyncIterator[str]:
     """`status` (the current JobStatusRead), then the worker's `progress` and `status` events,
-    `: keepalive` comments while quiet, and `end` after a terminal status. Releases `slot` when
-    it ends (a stream that never starts leaves it to lapse)."""
+    `: keepalive` comments while quiet, and `end` after a terminal status, or `signed_out` once
+    `credential` no longer authenticates. Releases `slot` when it ends (a stream that never
+    starts leaves it to lapse)."""
     pubsub: PubSub | None = None
     try:
         pubsub = await _subscribe(redis, job_id)
@@ -177,6 +229,9 @@ async def job_events(job_id: UUID, redis: aioredis.Redis, slot: StreamSlot) -> A
             return
         last_sent = time.monotonic()
         while True:
+            if await credential.revoked():
+                yield _signed_out(job_id)
+                return
             await slot.renew()
             try:
                 event = await _next_event(pubsub, job_id)

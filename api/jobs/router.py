@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
-from api.deps import CurrentUser, Page, RedisClient
+from api.deps import CurrentUser, Page, RedisClient, WriteUser
 from api.jobs import batch, events, service
 from api.jobs.dependencies import OwnedJob
 from api.jobs.schemas import (
@@ -16,6 +16,7 @@ from api.jobs.schemas import (
     JobResults,
     JobStatusRead,
 )
+from api.openapi import raises
 from shared.db.enums import JobKind, JobStatus
 from shared.repositories import jobs as repo
 from shared.settings import get_settings
@@ -59,7 +60,8 @@ PageSize = Annotated[int, Query(ge=1, le=500)]
     responses={202: {"model": JobAccepted, "description": "still running after the wait"}},
     openapi_extra=UPLOAD_BODY,
 )
-async def process_image(request: Request, user: CurrentUser, redis: RedisClient) -> Any:
+@raises(415)
+async def process_image(request: Request, user: WriteUser, redis: RedisClient) -> Any:
     job = await service.create_job(request, user, JobKind.IMAGE)
     request.state.job_id = str(job.id)  # for the access log
     job = await service.enqueue_and_wait(job, redis, get_settings().image_wait_s)
@@ -70,7 +72,8 @@ async def process_image(request: Request, user: CurrentUser, redis: RedisClient)
     return await service.image_result(job)
 
 
-async def _submit_video(request: Request, user: CurrentUser) -> JobAccepted:
+@raises(415)
+async def _submit_video(request: Request, user: WriteUser) -> JobAccepted:
     job = await service.create_job(request, user, JobKind.VIDEO)
     request.state.job_id = str(job.id)  # for the access log
     await service.enqueue(job)
@@ -91,7 +94,7 @@ router.add_api_route(
     methods=["POST"],
     status_code=status.HTTP_202_ACCEPTED,
     openapi_extra=UPLOAD_BODY,
-    summary="Process video (seed 002 alias)",
+    summary="Process video (compatibility route)",
 )
 
 BATCH_BODY: dict[str, Any] = {
@@ -106,6 +109,7 @@ BATCH_BODY: dict[str, Any] = {
                         "files": {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},
+                            "minItems": 1,
                             "description": "images and/or videos, one `files` part each",
                         },
                         "params": {
@@ -130,7 +134,8 @@ BATCH_BODY: dict[str, Any] = {
     openapi_extra=BATCH_BODY,
     responses={422: {"description": "bad params, or no file could be accepted (no_valid_files)"}},
 )
-async def process_batch(request: Request, user: CurrentUser) -> BatchAccepted:
+@raises(415)
+async def process_batch(request: Request, user: WriteUser) -> BatchAccepted:
     """One job per file, all with the same params. A bad file is reported in its item and
     does not stop the others."""
     return await batch.create_batch(request, user)
@@ -165,18 +170,21 @@ async def job_status(job: OwnedJob) -> JobStatusRead:
         },
     },
 )
-async def job_events(job: OwnedJob, user: CurrentUser, redis: RedisClient) -> StreamingResponse:
+async def job_events(
+    job: OwnedJob, user: CurrentUser, redis: RedisClient, request: Request
+) -> StreamingResponse:
     """Live progress: `status` (the current status), then `progress` and `status` events as the
     worker sends them, `: keepalive` comments every 15 s, and `end` once the job has finished."""
     slot = events.StreamSlot(redis, user.id)
     await slot.acquire()
     return StreamingResponse(
-        events.job_events(job.id, redis, slot),
+        events.job_events(job.id, redis, slot, events.StreamCredential.of(request)),
         media_type="text/event-stream",
         headers=events.HEADERS,
     )
 
 
+@raises(409)
 async def _results(job: OwnedJob, page: Page = 1, page_size: PageSize = 100) -> JobResults:
     return await service.results(job, page, page_size)
 
@@ -186,7 +194,7 @@ router.add_api_route(
     "/tasks/video-analysis-result/{job_id}/",
     _results,
     methods=["GET"],
-    summary="Job results (seed 002 alias)",
+    summary="Job results (compatibility route)",
 )
 
 
@@ -209,6 +217,6 @@ async def annotated(job: OwnedJob) -> FileResponse:
 
 
 @router.delete("/jobs/{job_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_job(job: OwnedJob) -> Response:
+async def delete_job(_: WriteUser, job: OwnedJob) -> Response:
     await service.delete(job)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

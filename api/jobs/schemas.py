@@ -18,7 +18,8 @@ class JobAccepted(BaseModel):
 
 
 class ImageSummary(BaseModel):
-    """Seed 000's summary; the analytics the job asked for (crowd, zones, events) follow it."""
+    """The summary in the shape the image-processing API's clients read; the analytics the
+    job asked for (crowd, zones, events) follow it."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -37,7 +38,8 @@ class ImageMetadata(BaseModel):
 
 
 class ImageResult(BaseModel):
-    """The seed 000 image response, plus the job it was recorded under."""
+    """The image response in the shape the image-processing API's clients read, plus the job
+    it was recorded under."""
 
     success: bool
     job_id: UUID

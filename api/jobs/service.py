@@ -12,7 +12,9 @@ from uuid import UUID
 import redis.asyncio as aioredis
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
+from tortoise.transactions import in_transaction
 
+from api.jobs import quota
 from api.jobs.schemas import (
     ImageMetadata,
     ImageResult,
@@ -69,20 +71,25 @@ def upload_limits() -> dict[JobKind, int]:
 
 
 async def create_job(request: Request, user: User, kind: JobKind) -> Job:
-    """Receive, validate and record an upload. Nothing is stored unless all of it is valid."""
+    """Receive, validate and record an upload. Nothing is stored unless all of it is valid
+    and within the user's quotas."""
+    # A user already at a quota is refused before the body is read.
+    await quota.check(user.id, jobs=1, size=1)
     upload = await receive_upload(request, kind, upload_limits()[kind])
     with discard_on_error(upload):
         params = parse_params(upload.fields)
         callback_url = await callback_url_for(user, upload.fields.get(CALLBACK_URL_FIELD))
-        media = await run_in_threadpool(inspect_media, upload)
-        return await repo.create(
-            user.id,
-            kind,
-            params.model_dump(mode="json"),
-            upload.relative_path,
-            media,
-            callback_url=callback_url,
-        )
+        media = await inspect_media(upload, params)
+        async with in_transaction():
+            await quota.hold(user.id, jobs=1, size=upload.size)
+            return await repo.create(
+                user.id,
+                kind,
+                params.model_dump(mode="json"),
+                upload.relative_path,
+                media,
+                callback_url=callback_url,
+            )
 
 
 async def enqueue(job: Job) -> None:

@@ -148,7 +148,7 @@ class _IncomingFile:
             return
         self.fmt = fmt
         self.relative_path, self.path = storage.new_upload_path(fmt.suffix)
-        self.handle = self.path.open("wb")
+        self.handle = storage.open_private(self.path)
         self.handle.write(bytes(self.head))
         self.head.clear()
 
@@ -315,10 +315,15 @@ class _BatchReceiver(_Receiver):
         """Kept on the file; the other files go on."""
 
 
+# Control characters (Postgres refuses NUL in the stored media record), format characters
+# (bidi overrides that make "gpj.exe" read "exe.jpg", zero-width characters that make two
+# names look alike) and line breaks: the name is only shown back, in lists, logs and webhooks.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
 def _printable(filename: str) -> str | None:
-    """The client's file name without control characters: it is only shown back, and
-    Postgres refuses NUL in the stored media record."""
-    return "".join(char for char in filename if unicodedata.category(char) != "Cc") or None
+    """The client's file name without the characters that hide or disguise what it says."""
+    return "".join(c for c in filename if unicodedata.category(c) not in _HIDDEN_CATEGORIES) or None
 
 
 def _boundary(request: Request, parts: str) -> bytes:

@@ -11,7 +11,7 @@ import redis
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from pydantic import SecretStr
 
-from shared.errors import AuthenticationError
+from shared.errors import AuthenticationError, NotFoundError
 from shared.metrics import MetricsStore, StoreCollector
 
 # Anything else a client sends as a method is counted as OTHER: labels must stay few.
@@ -50,10 +50,14 @@ class ApiMetrics:
         self._redis.close()
 
 
-def check_token(authorization: str | None, token: SecretStr | None) -> None:
-    """With VIGIL_METRICS_TOKEN set, only `Authorization: Bearer <token>` may scrape."""
+def check_token(authorization: str | None, token: SecretStr | None, *, open_without: bool) -> None:
+    """With VIGIL_METRICS_TOKEN set, only `Authorization: Bearer <token>` may scrape. Without
+    one, /metrics is open where `open_without` (dev) and answers like an unknown route
+    elsewhere: queue depths and traffic by route are not for the whole network."""
     if token is None:
-        return
+        if open_without:
+            return
+        raise NotFoundError("Not Found")
     scheme, _, sent = (authorization or "").partition(" ")
     expected = token.get_secret_value()
     # Bytes: compare_digest refuses non-ASCII text, which a client can put in a header.

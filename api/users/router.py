@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import CurrentUser, Page
+from api.deps import CurrentUser, Page, WriteUser
 from api.users.schemas import AuditEventList, AuditEventRead, UserRead, UserUpdate
 from shared.repositories import audit as audit_repo
 from shared.repositories import users as repo
@@ -18,7 +18,7 @@ async def read_me(user: CurrentUser) -> UserRead:
 
 
 @router.patch("")
-async def update_me(data: UserUpdate, user: CurrentUser) -> UserRead:
+async def update_me(data: UserUpdate, user: WriteUser) -> UserRead:
     changes = data.model_dump(exclude_unset=True)
     return UserRead.from_model(await repo.update_profile(user, changes))
 

@@ -4,7 +4,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response, status
 
-from api.deps import CurrentUser
+from api.deps import CurrentUser, WriteUser
 from api.watchlist.schemas import WatchlistEntryCreate, WatchlistEntryRead
 from shared.db.enums import WatchlistKind
 from shared.errors import NotFoundError
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/watchlist", tags=["watchlist"])
     status_code=status.HTTP_201_CREATED,
     responses={409: {"description": "already on the watchlist, or the watchlist is full"}},
 )
-async def add_entry(data: WatchlistEntryCreate, user: CurrentUser) -> WatchlistEntryRead:
+async def add_entry(data: WatchlistEntryCreate, user: WriteUser) -> WatchlistEntryRead:
     entry = await repo.create(user.id, WatchlistKind(data.kind), data.plate, data.label)
     return WatchlistEntryRead.from_model(entry)
 
@@ -34,7 +34,7 @@ async def list_entries(user: CurrentUser) -> list[WatchlistEntryRead]:
     status_code=status.HTTP_204_NO_CONTENT,
     responses={404: {"description": "no such entry of yours"}},
 )
-async def delete_entry(entry_id: UUID, user: CurrentUser) -> Response:
+async def delete_entry(entry_id: UUID, user: WriteUser) -> Response:
     # Someone else's entry answers like a missing one, so ids reveal nothing.
     if not await repo.delete(user.id, entry_id):
         raise NotFoundError(f"watchlist entry {entry_id} not found")

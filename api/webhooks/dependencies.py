@@ -5,11 +5,13 @@ from typing import Annotated
 from fastapi import Depends
 
 from api.deps import CurrentUser, parse_uuid
+from api.openapi import raises
 from shared.db.models import WebhookDelivery, WebhookEndpoint
 from shared.errors import NotFoundError
 from shared.repositories import webhooks as repo
 
 
+@raises(404)
 async def owned_endpoint(webhook_id: str, user: CurrentUser) -> WebhookEndpoint:
     """The endpoint if it exists and belongs to the caller; 404 alike for missing and foreign."""
     parsed = parse_uuid(webhook_id)
@@ -19,6 +21,7 @@ async def owned_endpoint(webhook_id: str, user: CurrentUser) -> WebhookEndpoint:
     return endpoint
 
 
+@raises(404)
 async def owned_delivery(delivery_id: str, user: CurrentUser) -> WebhookDelivery:
     parsed = parse_uuid(delivery_id)
     delivery = await repo.get_delivery(user.id, parsed) if parsed else None

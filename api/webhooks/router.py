@@ -4,13 +4,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from api.deps import CurrentUser, Page
+from api.deps import AdminUser, CurrentUser, Page, RedisClient
 from api.jobs.dependencies import OwnedJob
 from api.webhooks import service
 from api.webhooks.dependencies import OwnedDelivery, OwnedEndpoint
 from api.webhooks.schemas import (
     DeliveryDetail,
-    DeliveryList,
     DeliveryPage,
     DeliveryRead,
     SecretRead,
@@ -36,9 +35,7 @@ REFUSED: Responses = {
     status_code=status.HTTP_201_CREATED,
     responses={**REFUSED, 409: {"description": "you have the most endpoints allowed"}},
 )
-async def create_webhook(
-    data: WebhookCreate, request: Request, user: CurrentUser
-) -> WebhookCreated:
+async def create_webhook(data: WebhookCreate, request: Request, user: AdminUser) -> WebhookCreated:
     """Register a URL for some event types. The answer holds the endpoint's signing secret,
     shown only here and on rotation."""
     return await service.create_endpoint(request, user, data)
@@ -50,7 +47,7 @@ async def list_webhooks(user: CurrentUser) -> WebhookList:
 
 
 @router.post("/webhooks/callback-secret", status_code=status.HTTP_201_CREATED)
-async def rotate_callback_secret(request: Request, user: CurrentUser) -> SecretRead:
+async def rotate_callback_secret(request: Request, user: AdminUser) -> SecretRead:
     """Create or replace the secret that signs the webhooks sent to jobs' `callback_url`s."""
     return await service.rotate_callback_secret(request, user)
 
@@ -62,7 +59,7 @@ async def get_webhook(endpoint: OwnedEndpoint) -> WebhookRead:
 
 @router.patch("/webhooks/{webhook_id}", responses={**NOT_YOURS, **REFUSED})
 async def update_webhook(
-    data: WebhookUpdate, request: Request, user: CurrentUser, endpoint: OwnedEndpoint
+    data: WebhookUpdate, request: Request, user: AdminUser, endpoint: OwnedEndpoint
 ) -> WebhookRead:
     return await service.update_endpoint(request, user, endpoint, data)
 
@@ -70,7 +67,7 @@ async def update_webhook(
 @router.delete(
     "/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_YOURS
 )
-async def delete_webhook(request: Request, user: CurrentUser, endpoint: OwnedEndpoint) -> Response:
+async def delete_webhook(request: Request, user: AdminUser, endpoint: OwnedEndpoint) -> Response:
     """Delete the endpoint and its delivery history."""
     await service.delete_endpoint(request, user, endpoint)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -78,7 +75,7 @@ async def delete_webhook(request: Request, user: CurrentUser, endpoint: OwnedEnd
 
 @router.post("/webhooks/{webhook_id}/rotate-secret", responses=NOT_YOURS)
 async def rotate_webhook_secret(
-    request: Request, user: CurrentUser, endpoint: OwnedEndpoint
+    request: Request, user: AdminUser, endpoint: OwnedEndpoint
 ) -> SecretRead:
     return await service.rotate_secret(request, user, endpoint)
 
@@ -110,14 +107,21 @@ async def get_delivery(delivery: OwnedDelivery) -> DeliveryDetail:
     responses={
         404: {"description": "no such delivery of yours"},
         409: {"description": "its endpoint is disabled, or an attempt at it is in flight"},
+        429: {"description": "too many redeliveries for this endpoint in the last minute"},
     },
 )
-async def redeliver(user: CurrentUser, delivery: OwnedDelivery) -> DeliveryRead:
-    """Send the delivery again now, with the same webhook-id, whatever became of it."""
-    return await service.redeliver(user, delivery)
+async def redeliver(redis: RedisClient, user: AdminUser, delivery: OwnedDelivery) -> DeliveryRead:
+    """Send the delivery again now, with the same webhook-id, whatever became of it, to the
+    endpoint's current URL."""
+    return await service.redeliver(redis, user, delivery)
 
 
 @router.get("/jobs/{job_id}/deliveries", responses={404: {"description": "no such job of yours"}})
-async def job_deliveries(user: CurrentUser, job: OwnedJob) -> DeliveryList:
+async def job_deliveries(
+    user: CurrentUser,
+    job: OwnedJob,
+    page: Page = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> DeliveryPage:
     """The webhooks this job produced, to endpoints and its callback_url, oldest first."""
-    return await service.job_deliveries(user, job)
+    return await service.job_deliveries(user, job, page, page_size)

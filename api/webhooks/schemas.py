@@ -108,7 +108,10 @@ class DeliveryRead(BaseModel):
     id: UUID
     endpoint_id: UUID | None = Field(description="null for a job's callback_url")
     job_id: UUID | None
-    url: str
+    url: str = Field(
+        description="where the last attempt went, or the next will go: an endpoint's delivery "
+        "follows the endpoint's URL"
+    )
     event_type: str
     msg_id: str = Field(description="the webhook-id header, the same on every attempt")
     status: DeliveryStatus
@@ -146,16 +149,21 @@ class DeliveryRead(BaseModel):
 
 class AttemptRead(BaseModel):
     number: int = Field(description="1 for the first attempt ever, counting across redeliveries")
+    url: str | None = Field(description="where this attempt went")
     started_at: datetime
     duration_ms: int
     status_code: int | None
     error: str | None
-    response_excerpt: str | None = Field(description="the first 1 KB of the response body")
+    response_excerpt: str | None = Field(
+        description="the first 1 KB of the response body; never kept for a private destination "
+        "the operator allowed"
+    )
 
     @classmethod
     def from_model(cls, attempt: WebhookAttempt) -> AttemptRead:
         return cls(
             number=attempt.number,
+            url=attempt.url,
             started_at=attempt.started_at,
             duration_ms=attempt.duration_ms,
             status_code=attempt.status_code,
@@ -173,8 +181,3 @@ class DeliveryPage(BaseModel):
     total: int
     page: int
     page_size: int
-
-
-class DeliveryList(BaseModel):
-    items: list[DeliveryRead]
-    total: int

@@ -3,16 +3,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+import redis.asyncio as aioredis
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from api import ratelimit
 from api.audit import audit
 from api.webhooks.schemas import (
     AttemptRead,
     DeliveryDetail,
-    DeliveryList,
     DeliveryPage,
     DeliveryRead,
     SecretRead,
@@ -32,12 +34,21 @@ from shared.webhooks.destinations import MAX_URL_LENGTH, check_destination_async
 from shared.webhooks.signing import new_secret
 
 CALLBACK_URL_FIELD = "callback_url"
+REDELIVERIES = ratelimit.Rule(
+    "webhook_redeliver",
+    lambda s: s.webhook_redeliver_per_minute,
+    60,
+    "redeliveries per minute for this webhook endpoint (or for your callback URLs)",
+)
 
 
 async def _checked_url(url: str, field: str) -> str:
     """The URL if webhooks may go there (the SSRF guard); 422 naming `field` otherwise."""
+    settings = get_settings()
     try:
-        await check_destination_async(url, get_settings().webhook_allowed_networks)
+        await check_destination_async(
+            url, settings.webhook_allowed_networks, settings.webhook_public_ports
+        )
     except UnprocessableError as exc:
         message = f"{field}: {exc.detail}"
         raise UnprocessableError(
@@ -111,10 +122,11 @@ async def delete_endpoint(request: Request, user: User, endpoint: WebhookEndpoin
 
 
 async def rotate_secret(request: Request, user: User, endpoint: WebhookEndpoint) -> SecretRead:
-    """A new secret, effective for the next attempt of every delivery; the old one stops
-    verifying at once."""
+    """A new secret, effective for the next attempt of every delivery; the old one keeps
+    signing alongside it for the overlap window."""
     secret = new_secret()
-    await repo.set_endpoint_secret(endpoint.id, secret)
+    overlap = timedelta(seconds=get_settings().webhook_secret_overlap_s)
+    await repo.rotate_endpoint_secret(endpoint.id, secret, overlap)
     await audit(request, "webhook_secret_rotated", user.id, webhook_id=str(endpoint.id))
     return SecretRead(secret=secret)
 
@@ -152,8 +164,13 @@ async def delivery_detail(delivery: WebhookDelivery) -> DeliveryDetail:
     )
 
 
-async def redeliver(user: User, delivery: WebhookDelivery) -> DeliveryRead:
-    """Pending again and sent now, with the same msg_id; the message goes out after commit."""
+async def redeliver(redis: aioredis.Redis, user: User, delivery: WebhookDelivery) -> DeliveryRead:
+    """Pending again and sent now, with the same msg_id; the message goes out after commit.
+    Counted per endpoint (per owner for callback URLs), refused or not: redeliveries must not
+    become a way to keep the senders busy."""
+    endpoint_id = delivery.endpoint_id  # type: ignore[attr-defined]
+    identity = f"endpoint:{endpoint_id}" if endpoint_id else f"callbacks:{user.id}"
+    await ratelimit.hit(redis, REDELIVERIES, identity)
     updated = await repo.redeliver(user.id, delivery.id)
     if updated is None:
         raise NotFoundError(f"webhook delivery {delivery.id} not found")
@@ -161,6 +178,13 @@ async def redeliver(user: User, delivery: WebhookDelivery) -> DeliveryRead:
     return DeliveryRead.from_model(updated)
 
 
-async def job_deliveries(user: User, job: Job) -> DeliveryList:
-    items = await repo.job_deliveries(user.id, job.id)
-    return DeliveryList(items=[DeliveryRead.from_model(item) for item in items], total=len(items))
+async def job_deliveries(user: User, job: Job, page: int, page_size: int) -> DeliveryPage:
+    items, total = await repo.job_deliveries_page(
+        user.id, job.id, (page - 1) * page_size, page_size
+    )
+    return DeliveryPage(
+        items=[DeliveryRead.from_model(item) for item in items],
+        total=total,
+        page=page,
+        page_size=page_size,
+    )

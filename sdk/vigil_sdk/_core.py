@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
@@ -191,11 +192,20 @@ class Core:
         query = _query(page=page, page_size=page_size)
         return Call("GET", "/me/audit-events", _model(models.Page[models.AuditEvent]), params=query)
 
-    def create_api_key(self, name: str) -> Call[models.ApiKeyCreated]:
-        return Call("POST", "/api-keys", _model(models.ApiKeyCreated), json={"name": name})
+    def create_api_key(
+        self, name: str, scopes: Sequence[str] | None, expires_at: datetime | None
+    ) -> Call[models.ApiKeyCreated]:
+        body: dict[str, Any] = {"name": name}
+        if scopes is not None:
+            body["scopes"] = list(scopes)
+        if expires_at is not None:
+            body["expires_at"] = expires_at.isoformat()
+        return Call("POST", "/api-keys", _model(models.ApiKeyCreated), json=body)
 
-    def list_api_keys(self) -> Call[list[models.ApiKey]]:
-        return Call("GET", "/api-keys", _items(models.ApiKey))
+    def list_api_keys(self, include_revoked: bool) -> Call[list[models.ApiKey]]:
+        # One page holds every live key (the server allows 100), revoked ones may need more.
+        query = _query(include_revoked=include_revoked or None, page_size=100)
+        return Call("GET", "/api-keys", _items(models.ApiKey), params=query)
 
     def revoke_api_key(self, key_id: Id) -> Call[None]:
         return Call("DELETE", f"/api-keys/{_segment(key_id)}", _nothing)
@@ -247,8 +257,12 @@ class Core:
     def events(self, job_id: Id) -> Call[httpx.Response]:
         return Call("GET", f"/jobs/{_segment(job_id)}/events", _checked, stream=True)
 
-    def job_deliveries(self, job_id: Id) -> Call[list[models.WebhookDelivery]]:
-        return Call("GET", f"/jobs/{_segment(job_id)}/deliveries", _items(models.WebhookDelivery))
+    def job_deliveries(
+        self, job_id: Id, page: int, page_size: int
+    ) -> Call[models.Page[models.WebhookDelivery]]:
+        path = f"/jobs/{_segment(job_id)}/deliveries"
+        query = _query(page=page, page_size=page_size)
+        return Call("GET", path, _model(models.Page[models.WebhookDelivery]), params=query)
 
     # webhooks
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -100,11 +101,17 @@ class AsyncClient:
     ) -> models.Page[models.AuditEvent]:
         return await self._execute(self._core.audit_events(page, page_size))
 
-    async def create_api_key(self, name: str) -> models.ApiKeyCreated:
-        return await self._execute(self._core.create_api_key(name))
+    async def create_api_key(
+        self,
+        name: str,
+        *,
+        scopes: Sequence[str] | None = None,
+        expires_at: datetime | None = None,
+    ) -> models.ApiKeyCreated:
+        return await self._execute(self._core.create_api_key(name, scopes, expires_at))
 
-    async def list_api_keys(self) -> list[models.ApiKey]:
-        return await self._execute(self._core.list_api_keys())
+    async def list_api_keys(self, include_revoked: bool = False) -> list[models.ApiKey]:
+        return await self._execute(self._core.list_api_keys(include_revoked))
 
     async def revoke_api_key(self, key_id: Id) -> None:
         await self._execute(self._core.revoke_api_key(key_id))
@@ -177,8 +184,10 @@ class AsyncClient:
     async def delete_job(self, job_id: Id) -> None:
         await self._execute(self._core.delete_job(job_id))
 
-    async def job_deliveries(self, job_id: Id) -> list[models.WebhookDelivery]:
-        return await self._execute(self._core.job_deliveries(job_id))
+    async def job_deliveries(
+        self, job_id: Id, page: int = 1, page_size: int = 20
+    ) -> models.Page[models.WebhookDelivery]:
+        return await self._execute(self._core.job_deliveries(job_id, page, page_size))
 
     # webhooks
 

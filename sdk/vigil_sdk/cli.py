@@ -1,5 +1,6 @@
 """`vigil`: Vigil's API from the command line (submit, wait, results, API keys), and
-`vigil analyze`, the embedded pipeline without any service (needs the Vigil service's code).
+`vigil analyze` (the embedded pipeline without any service) and `vigil models` (weights for
+it and for the workers), which need the Vigil service's code.
 
 Credentials: --api-key / VIGIL_API_KEY, or --token / VIGIL_TOKEN (an access token).
 Exit status: 0 done, 1 the API refused or a job failed, 2 bad usage."""
@@ -12,6 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +145,10 @@ def _sign_in_if_asked(client: Client, args: argparse.Namespace) -> None:
 
 def cmd_api_key_create(client: Client, args: argparse.Namespace) -> int:
     _sign_in_if_asked(client, args)
-    created = client.create_api_key(args.name)
+    expires_at = None
+    if args.expires_days is not None:
+        expires_at = datetime.now(UTC) + timedelta(days=args.expires_days)
+    created = client.create_api_key(args.name, scopes=args.scope, expires_at=expires_at)
     print(f"API key {created.name!r} ({created.id}); it is shown only now:", file=sys.stderr)
     print(created.key)
     return 0
@@ -151,7 +156,8 @@ def cmd_api_key_create(client: Client, args: argparse.Namespace) -> int:
 
 def cmd_api_key_list(client: Client, args: argparse.Namespace) -> int:
     _sign_in_if_asked(client, args)
-    _print_json([key.model_dump(mode="json") for key in client.list_api_keys()])
+    keys = client.list_api_keys(include_revoked=args.include_revoked)
+    _print_json([key.model_dump(mode="json") for key in keys])
     return 0
 
 
@@ -161,18 +167,22 @@ def cmd_api_key_revoke(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_analyze(arguments: list[str]) -> int:
+# Commands handed to worker.cli with their arguments untouched.
+EMBEDDED_COMMANDS = ("analyze", "models")
+
+
+def cmd_embedded(command: str, arguments: list[str]) -> int:
     # Imported here: the SDK alone (pip install ./sdk) has none of the worker's dependencies.
     try:
         from worker import cli as embedded
     except ImportError as exc:
         print(
-            "vigil: `vigil analyze` runs the analysis in-process and needs the Vigil service's "
+            f"vigil: `vigil {command}` runs in-process and needs the Vigil service's "
             f"code and its worker dependencies (pip install -e '.[worker]'): {exc}",
             file=sys.stderr,
         )
         return FAILED
-    return embedded.main(["analyze", *arguments])
+    return embedded.main([command, *arguments])
 
 
 Handler = Callable[[Client, argparse.Namespace], int]
@@ -246,8 +256,17 @@ def build_parser() -> argparse.ArgumentParser:
     signin = _signin_options()
     create = key_commands.add_parser("create", parents=[signin], help="prints the key, once")
     create.add_argument("name")
+    create.add_argument(
+        "--scope",
+        action="append",
+        choices=("read", "write", "admin"),
+        help="repeatable; default: the server's (read and write)",
+    )
+    create.add_argument("--expires-days", type=float, metavar="N", help="default: never")
     create.set_defaults(handler=cmd_api_key_create)
-    key_commands.add_parser("list", parents=[signin]).set_defaults(handler=cmd_api_key_list)
+    listing = key_commands.add_parser("list", parents=[signin])
+    listing.add_argument("--include-revoked", action="store_true")
+    listing.set_defaults(handler=cmd_api_key_list)
     revoke = key_commands.add_parser("revoke", parents=[signin])
     revoke.add_argument("key_id")
     revoke.set_defaults(handler=cmd_api_key_revoke)
@@ -256,6 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "analyze",
         help="analyse a file in-process, no services (vigil analyze FILE --param k=v ...)",
+        add_help=False,
+    )
+    commands.add_parser(
+        "models",
+        help="download or export detector weights (vigil models fetch | export PATH.pt)",
         add_help=False,
     )
     return parser
@@ -278,8 +302,8 @@ def _run(handler: Handler, args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
-    if args.command == "analyze":
-        return cmd_analyze(rest)
+    if args.command in EMBEDDED_COMMANDS:
+        return cmd_embedded(args.command, rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -103,12 +104,19 @@ class Client:
     def audit_events(self, page: int = 1, page_size: int = 50) -> models.Page[models.AuditEvent]:
         return self._execute(self._core.audit_events(page, page_size))
 
-    def create_api_key(self, name: str) -> models.ApiKeyCreated:
-        """A new key; its `key` is shown only in this answer."""
-        return self._execute(self._core.create_api_key(name))
+    def create_api_key(
+        self,
+        name: str,
+        *,
+        scopes: Sequence[str] | None = None,
+        expires_at: datetime | None = None,
+    ) -> models.ApiKeyCreated:
+        """A new key; its `key` is shown only in this answer. `scopes`: of `read`, `write`,
+        `admin` (the server's default: read and write); `expires_at`: time-zone aware."""
+        return self._execute(self._core.create_api_key(name, scopes, expires_at))
 
-    def list_api_keys(self) -> list[models.ApiKey]:
-        return self._execute(self._core.list_api_keys())
+    def list_api_keys(self, include_revoked: bool = False) -> list[models.ApiKey]:
+        return self._execute(self._core.list_api_keys(include_revoked))
 
     def revoke_api_key(self, key_id: Id) -> None:
         self._execute(self._core.revoke_api_key(key_id))
@@ -191,8 +199,10 @@ class Client:
     def delete_job(self, job_id: Id) -> None:
         self._execute(self._core.delete_job(job_id))
 
-    def job_deliveries(self, job_id: Id) -> list[models.WebhookDelivery]:
-        return self._execute(self._core.job_deliveries(job_id))
+    def job_deliveries(
+        self, job_id: Id, page: int = 1, page_size: int = 20
+    ) -> models.Page[models.WebhookDelivery]:
+        return self._execute(self._core.job_deliveries(job_id, page, page_size))
 
     # webhooks
 

@@ -45,9 +45,12 @@ class ApiKey(VigilModel):
     id: UUID
     name: str
     prefix: str
+    scopes: list[str] = Field(default_factory=list)
     created_at: datetime | None = None
+    expires_at: datetime | None = None
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    created_by_key_id: UUID | None = None
 
 
 class ApiKeyCreated(ApiKey):

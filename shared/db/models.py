@@ -4,6 +4,8 @@ Postgres is the source of truth."""
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -21,6 +23,9 @@ class User(Model):
     # Signs the webhooks sent to jobs' `callback_url`s (Standard Webhooks `whsec_...`); set and
     # rotated by POST /webhooks/callback-secret, which shows it once.
     callback_secret = fields.CharField(max_length=100, null=True)
+    # Bumped by a password change and by signing out everywhere: access tokens carry the
+    # version they were issued under, and one from an older version is refused.
+    token_version = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -43,6 +48,23 @@ class RefreshToken(Model):
 
     class Meta:
         table = "refresh_tokens"
+
+
+class RefreshFamily(Model):
+    """One sign-in's chain of refresh tokens. A rotation locks this row, so revoking it ends
+    every token of the chain, a successor issued concurrently included; the chain lives at most
+    VIGIL_SESSION_MAX_AGE_S however often it rotates."""
+
+    id = fields.UUIDField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="refresh_families", on_delete=fields.CASCADE
+    )
+    expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "refresh_families"
 
 
 class Job(Model):
@@ -122,8 +144,8 @@ class WatchlistEntry(Model):
 
 
 class ApiKey(Model):
-    """A machine credential acting as its owner. Only an HMAC-SHA256 of the key (under the
-    server secret) is stored; the key itself is shown once, at creation."""
+    """A machine credential acting as its owner within its scopes. Only an HMAC-SHA256 of the
+    key (under the server secret) is stored; the key itself is shown once, at creation."""
 
     id = fields.UUIDField(primary_key=True)
     owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
@@ -136,9 +158,35 @@ class ApiKey(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     last_used_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
+    # Space-separated, as OAuth scopes are (api.api_keys.scopes); the default is also what keys
+    # made before scopes existed get: jobs and watchlists, not keys or webhooks.
+    scopes = fields.CharField(max_length=64, default="read write")
+    expires_at = fields.DatetimeField(null=True)
+    # The key this one was made with, if any: revoking a key revokes every key made with it.
+    created_by_key: fields.ForeignKeyNullableRelation[ApiKey] = fields.ForeignKeyField(
+        "models.ApiKey", related_name="created_keys", on_delete=fields.CASCADE, null=True
+    )
+    created_by_key_id: UUID | None  # the column behind it, for type checkers
 
     class Meta:
         table = "api_keys"
+
+
+class Invite(Model):
+    """A single-use sign-up code (VIGIL_SIGNUP=invite). Only a SHA-256 of the code is stored;
+    the code itself is shown once, to the operator who made it."""
+
+    id = fields.UUIDField(primary_key=True)
+    code_hash = fields.CharField(max_length=64, unique=True)
+    expires_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    used_at = fields.DatetimeField(null=True)
+    used_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="invites_used", on_delete=fields.SET_NULL, null=True
+    )
+
+    class Meta:
+        table = "invites"
 
 
 class WebhookEndpoint(Model):
@@ -153,6 +201,10 @@ class WebhookEndpoint(Model):
     event_types: list[str] = fields.JSONField(default=list)
     # Standard Webhooks `whsec_<base64>`; kept to sign with, shown to the user once.
     secret = fields.CharField(max_length=100)
+    # The secret a rotation replaced, still signing alongside the new one until
+    # `previous_secret_until`, so receivers can switch over without rejecting webhooks.
+    previous_secret = fields.CharField(max_length=100, null=True)
+    previous_secret_until = fields.DatetimeField(null=True)
     is_active = fields.BooleanField(default=True)
     disabled_reason = fields.CharField(max_length=500, null=True)
     # Deliveries in a row that failed for good (out of attempts, refused, 4xx); reset by a success.
@@ -209,11 +261,14 @@ class WebhookAttempt(Model):
         "models.WebhookDelivery", related_name="attempt_log", on_delete=fields.CASCADE
     )
     number = fields.IntField()
+    # Where this attempt went: an endpoint's URL can change between attempts.
+    url = fields.CharField(max_length=2048, null=True)
     started_at = fields.DatetimeField()
     duration_ms = fields.IntField()
     status_code = fields.IntField(null=True)
     error = fields.TextField(null=True)
-    # The start of the response body, for the user's debugging.
+    # The start of the response body, for the user's debugging; never kept for a destination
+    # the operator's allow-list opened (a private one).
     response_excerpt = fields.TextField(null=True)
 
     class Meta:

@@ -80,6 +80,8 @@ class LocalStack:
             [
                 sys.executable, "-m", "uvicorn", "api.main:app",
                 "--host", "127.0.0.1", "--port", str(self.api_port), "--log-level", "warning",
+                # The API reads X-Forwarded-For itself (VIGIL_TRUSTED_PROXIES).
+                "--no-proxy-headers",
             ],
         )  # fmt: skip
 

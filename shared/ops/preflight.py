@@ -10,6 +10,7 @@ import redis
 
 from shared.ops.migrate import _maintenance_url
 from shared.settings import Settings
+from shared.weights import missing_weights_message
 
 
 class PreflightError(Exception):
@@ -47,10 +48,7 @@ def check_redis(redis_url: str) -> None:
 
 def check_model(settings: Settings) -> None:
     if not settings.model_path.exists() and not settings.model_name.endswith(".pt"):
-        raise PreflightError(
-            f"model {settings.model_name!r} not found in {settings.model_dir.resolve()}; "
-            "set VIGIL_MODEL_DIR (and VIGIL_MODEL_NAME)"
-        )
+        raise PreflightError(missing_weights_message(settings.model_name, settings.model_dir))
 
 
 def run_preflight(settings: Settings) -> None:

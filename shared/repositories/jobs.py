@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 
 from shared.contracts import EVENT_JOB_COMPLETED, EVENT_JOB_FAILED, EVENT_WATCHLIST_MATCH
 from shared.db.enums import JobKind, JobStatus
-from shared.db.models import Job, JobFrame
+from shared.db.models import Job, JobFrame, User
 from shared.repositories import webhooks
 from shared.webhooks import events
 
@@ -44,6 +44,41 @@ async def create(
         media=media,
         callback_url=callback_url,
     )
+
+
+async def lock_owner(owner_id: UUID) -> None:
+    """Inside a transaction: hold the owner's row, so that quota checks and the jobs they
+    admit are one step for each user (two uploads at once cannot both take the last slot)."""
+    await User.filter(id=owner_id).select_for_update().first()
+
+
+async def count_active(owner_id: UUID) -> int:
+    return await Job.filter(
+        owner_id=owner_id, status__in=(JobStatus.QUEUED, JobStatus.PROCESSING)
+    ).count()
+
+
+async def stored_files(owner_id: UUID) -> tuple[int, list[str]]:
+    """The bytes of the owner's uploads still on disk (those of jobs not finished yet) and
+    the paths of the annotated outputs kept."""
+    media: list[Any] = await Job.filter(
+        owner_id=owner_id, status__in=(JobStatus.QUEUED, JobStatus.PROCESSING)
+    ).values_list("media", flat=True)
+    uploads = sum(int(item.get("size_bytes") or 0) for item in media if isinstance(item, dict))
+    annotated = await Job.filter(owner_id=owner_id, annotated_path__isnull=False).values_list(
+        "annotated_path", flat=True
+    )
+    return uploads, [str(path) for path in annotated]
+
+
+async def media_paths(paths: Sequence[str]) -> set[str]:
+    """Which of these upload paths a job still refers to."""
+    return {
+        str(path)
+        for path in await Job.filter(media_path__in=list(paths)).values_list(
+            "media_path", flat=True
+        )
+    }
 
 
 async def get_owned(job_id: UUID, owner_id: UUID) -> Job | None:

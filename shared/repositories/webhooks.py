@@ -74,13 +74,26 @@ async def get_endpoint(owner_id: UUID, endpoint_id: UUID) -> WebhookEndpoint | N
 
 async def update_endpoint(endpoint: WebhookEndpoint, changes: dict[str, Any]) -> WebhookEndpoint:
     """Apply url / event_types / description / is_active; re-enabling forgets why the endpoint
-    was disabled and its failure streak, disabling by hand records that."""
+    was disabled and its failure streak, disabling by hand records that. A new URL applies to
+    the pending deliveries too: the owner may have abandoned the old one."""
     if changes.get("is_active") is True and not endpoint.is_active:
         changes = {**changes, "disabled_reason": None, "failure_streak": 0}
     elif changes.get("is_active") is False and endpoint.is_active:
         changes = {**changes, "disabled_reason": "disabled by its owner"}
     if changes:
-        await WebhookEndpoint.filter(id=endpoint.id).update(updated_at=utcnow(), **changes)
+        now = utcnow()
+        async with in_transaction() as conn:
+            await (
+                WebhookEndpoint.filter(id=endpoint.id)
+                .using_db(conn)
+                .update(updated_at=now, **changes)
+            )
+            if "url" in changes:
+                await (
+                    WebhookDelivery.filter(endpoint_id=endpoint.id, status=DeliveryStatus.PENDING)
+                    .using_db(conn)
+                    .update(url=changes["url"], updated_at=now)
+                )
     return await WebhookEndpoint.get(id=endpoint.id)
 
 
@@ -89,8 +102,37 @@ async def delete_endpoint(endpoint_id: UUID) -> None:
     await WebhookEndpoint.filter(id=endpoint_id).delete()
 
 
-async def set_endpoint_secret(endpoint_id: UUID, secret: str) -> None:
-    await WebhookEndpoint.filter(id=endpoint_id).update(secret=secret, updated_at=utcnow())
+async def rotate_endpoint_secret(endpoint_id: UUID, secret: str, overlap: timedelta) -> None:
+    """Replace the endpoint's secret; the one replaced keeps signing alongside for `overlap`
+    (not at all when it is zero)."""
+    now = utcnow()
+    async with in_transaction() as conn:
+        # Locked so that two rotations at once keep the secret that really was current.
+        endpoint = (
+            await WebhookEndpoint.filter(id=endpoint_id).using_db(conn).select_for_update().first()
+        )
+        if endpoint is None:
+            return
+        keep = overlap > timedelta(0)
+        await (
+            WebhookEndpoint.filter(id=endpoint_id)
+            .using_db(conn)
+            .update(
+                secret=secret,
+                previous_secret=endpoint.secret if keep else None,
+                previous_secret_until=now + overlap if keep else None,
+                updated_at=now,
+            )
+        )
+
+
+def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> tuple[str, ...]:
+    """The secrets an endpoint's webhooks are signed with now: its own, and the one it replaced
+    while that one's overlap lasts."""
+    until = endpoint.previous_secret_until
+    if endpoint.previous_secret and until is not None and until > now:
+        return (endpoint.secret, endpoint.previous_secret)
+    return (endpoint.secret,)
 
 
 async def set_callback_secret(user_id: UUID, secret: str) -> None:
@@ -145,6 +187,7 @@ class Claimed:
     """A delivery a sender holds until `lease` (the fencing token `record_attempt` checks)."""
 
     id: UUID
+    # Where to send it: the endpoint's URL as it is now, or the job's callback_url.
     url: str
     msg_id: str
     payload: dict[str, Any]
@@ -152,8 +195,9 @@ class Claimed:
     attempt: int
     lease: datetime
     endpoint_id: UUID | None
-    # What to sign with: the endpoint's secret, or the owner's callback secret.
-    secret: str
+    # What to sign with: the endpoint's secrets (the new one first, during a rotation's
+    # overlap), or the owner's callback secret.
+    secrets: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -172,10 +216,39 @@ def _due_and_unheld(due_by: datetime, now: datetime) -> tuple[Q, Q]:
     )
 
 
+@dataclass(frozen=True)
+class Sender:
+    """Whom a delivery's attempt counts against in the senders' concurrency limits."""
+
+    owner_id: UUID
+    endpoint_id: UUID | None
+
+
+async def sender_of(delivery_id: UUID) -> Sender | None:
+    """The owner and endpoint of a delivery that is pending, due and unheld; None otherwise."""
+    now = utcnow()
+    rows = await WebhookDelivery.filter(
+        *_due_and_unheld(now, now), id=delivery_id, status=DeliveryStatus.PENDING
+    ).values("owner_id", "endpoint_id")
+    return Sender(rows[0]["owner_id"], rows[0]["endpoint_id"]) if rows else None
+
+
+async def postpone(delivery_id: UUID, delay: timedelta) -> bool:
+    """Make a pending, due, unheld delivery due `delay` from now, without counting an attempt
+    (its endpoint or owner has as many in flight as allowed). Touching updated_at keeps the
+    sweeper from sending it meanwhile. False when it is not such a delivery any more."""
+    now = utcnow()
+    postponed = await WebhookDelivery.filter(
+        *_due_and_unheld(now, now), id=delivery_id, status=DeliveryStatus.PENDING
+    ).update(next_attempt_at=now + delay, updated_at=now)
+    return bool(postponed)
+
+
 async def claim(delivery_id: UUID, lease: timedelta) -> Claimed | Refused | None:
     """Hold a pending, due, unheld delivery for `lease`, counting the attempt; None when it is
     not one (sent already, not due yet, held by another sender, or deleted), Refused when it
-    must not be sent (its endpoint is disabled, or there is no secret to sign with)."""
+    must not be sent (its endpoint is disabled, or there is no secret to sign with). An
+    endpoint's delivery goes to the endpoint's URL, signed with its secrets, as they are now."""
     now = utcnow()
     until = now + lease
     # Counted now, not when the attempt is recorded: an attempt whose sender is killed before
@@ -191,26 +264,28 @@ async def claim(delivery_id: UUID, lease: timedelta) -> Claimed | Refused | None
     if not rows:
         return None
     row = rows[0]
-    secret: str | None
+    url: str = row["url"]
+    secrets: tuple[str, ...] = ()
     if row["endpoint_id"] is not None:
         endpoint = await WebhookEndpoint.get_or_none(id=row["endpoint_id"])
-        secret = endpoint.secret if endpoint is not None and endpoint.is_active else None
+        if endpoint is not None and endpoint.is_active:
+            url, secrets = endpoint.url, signing_secrets(endpoint, now)
         refusal = ENDPOINT_DISABLED
     else:
         user = await User.get_or_none(id=row["owner_id"])
-        secret = user.callback_secret if user else None
+        secrets = (user.callback_secret,) if user and user.callback_secret else ()
         refusal = "the account has no callback secret to sign with"
-    if secret is None:
+    if not secrets:
         return Refused(id=delivery_id, lease=until, reason=refusal)
     return Claimed(
         id=delivery_id,
-        url=row["url"],
+        url=url,
         msg_id=row["msg_id"],
         payload=row["payload"],
         attempt=row["attempts"],
         lease=until,
         endpoint_id=row["endpoint_id"],
-        secret=secret,
+        secrets=secrets,
     )
 
 
@@ -284,6 +359,7 @@ async def record_attempt(
         await WebhookAttempt.create(
             delivery_id=claimed.id,
             number=number,
+            url=claimed.url,
             started_at=attempt.started_at,
             duration_ms=attempt.duration_ms,
             status_code=attempt.status_code,
@@ -296,6 +372,8 @@ async def record_attempt(
             WebhookDelivery.filter(id=claimed.id)
             .using_db(conn)
             .update(
+                # Where the last attempt went, the endpoint's URL having perhaps changed.
+                url=claimed.url,
                 status=verdict.status,
                 next_attempt_at=verdict.next_attempt_at,
                 locked_until=None,
@@ -419,10 +497,13 @@ async def deliveries_page(
     return list(items), total
 
 
-async def job_deliveries(owner_id: UUID, job_id: UUID) -> list[WebhookDelivery]:
-    return list(
-        await WebhookDelivery.filter(owner_id=owner_id, job_id=job_id).order_by("created_at", "id")
-    )
+async def job_deliveries_page(
+    owner_id: UUID, job_id: UUID, offset: int, limit: int
+) -> tuple[list[WebhookDelivery], int]:
+    query = WebhookDelivery.filter(owner_id=owner_id, job_id=job_id)
+    total = await query.count()
+    items = await query.order_by("created_at", "id").offset(offset).limit(limit)
+    return list(items), total
 
 
 async def get_delivery(owner_id: UUID, delivery_id: UUID) -> WebhookDelivery | None:
@@ -451,15 +532,19 @@ async def redeliver(owner_id: UUID, delivery_id: UUID) -> WebhookDelivery | None
         # redelivery now would be lost.
         if delivery.locked_until is not None and delivery.locked_until > now:
             raise ConflictError("an attempt at this delivery is in flight; try again in a moment")
+        changes: dict[str, Any] = {"next_attempt_at": now, "updated_at": now}
         endpoint_id: UUID | None = delivery.endpoint_id  # type: ignore[attr-defined]
         if endpoint_id is not None:
-            active = await WebhookEndpoint.filter(id=endpoint_id, is_active=True).using_db(conn)
-            if not active:
+            endpoint = (
+                await WebhookEndpoint.filter(id=endpoint_id, is_active=True).using_db(conn).first()
+            )
+            if endpoint is None:
                 raise ConflictError(
                     f"the webhook endpoint {endpoint_id} is disabled; re-enable it first "
                     f"(PATCH /api/v1/webhooks/{endpoint_id} with is_active true)"
                 )
-        changes: dict[str, Any] = {"next_attempt_at": now, "updated_at": now}
+            # Shown as where it goes next; the sender reads the endpoint's URL again anyway.
+            changes["url"] = endpoint.url
         if delivery.status is not DeliveryStatus.PENDING:
             changes |= {
                 "status": DeliveryStatus.PENDING,

@@ -40,11 +40,15 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def signed_headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+def signed_headers(
+    secrets: tuple[str, ...], msg_id: str, timestamp: int, body: bytes
+) -> dict[str, str]:
+    """The headers of one attempt, with a signature per secret (space-separated, as the spec
+    has it), so a receiver still holding a rotated-out secret can verify too."""
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, msg_id, timestamp, body),
+        "webhook-signature": " ".join(sign(secret, msg_id, timestamp, body) for secret in secrets),
         "content-type": "application/json",
         "user-agent": USER_AGENT,
     }

@@ -192,7 +192,7 @@ def test_image_with_faces_and_annotated_jpeg(client: httpx.Client, auth: dict[st
     assert summary["faces_count"] == len(faces)
     assert summary["people_count"] == len(people)
     assert answer["metrics"]["people_count"] == len(people)
-    # The seed 000 keys are all still there.
+    # The image-processing API's keys are all still there.
     assert {"total_objects", "people_count", "vehicles_count", "dominant_object"} <= set(summary)
 
     jpeg = download(client, auth, answer["job_id"], ".jpg")

@@ -1,4 +1,4 @@
-"""Every account flow of the seed 002 API, against the real API and Postgres."""
+"""Every account flow of the API, against the real API and Postgres."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import uuid
 import httpx
 from jose import jwt
 
-from tests.conftest import TEST_ENV
+from shared.keys import KeyPurpose, derived_key
 from tests.integration.conftest import PASSWORD, db_fetch, signup_and_signin
+
+SIGNING_KEY = derived_key(KeyPurpose.JWT_SIGNING).hex()
 
 
 def _email() -> str:
@@ -70,11 +72,15 @@ def test_password_is_stored_as_argon2_hash(client: httpx.Client) -> None:
 def test_signin_returns_token_pair_with_required_claims(client: httpx.Client) -> None:
     email = _email()
     client.post("/auth/signup", json={"email": email, "password": PASSWORD})
-    tokens = _signin(client, email).json()
+    response = _signin(client, email)
+    # Token answers are never cached by a browser or a proxy.
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["pragma"] == "no-cache"
+    tokens = response.json()
     assert tokens["token_type"] == "bearer"
     assert tokens["expires_in"] > 0
-    claims = jwt.decode(tokens["access_token"], TEST_ENV["VIGIL_SECRET_KEY"], algorithms=["HS256"])
-    assert {"sub", "exp", "iat", "jti", "type"} <= claims.keys()
+    claims = jwt.decode(tokens["access_token"], SIGNING_KEY, algorithms=["HS256"])
+    assert {"sub", "exp", "iat", "jti", "type", "ver"} <= claims.keys()
     assert claims["type"] == "access"
     assert jwt.get_unverified_header(tokens["refresh_token"])["alg"] == "HS256"
 
@@ -108,10 +114,11 @@ def test_me_requires_a_valid_access_token(client: httpx.Client) -> None:
             "sub": me["id"],
             "type": "access",
             "jti": str(uuid.uuid4()),
+            "ver": 0,
             "iat": int(time.time()) - 7200,
             "exp": int(time.time()) - 3600,
         },
-        TEST_ENV["VIGIL_SECRET_KEY"],
+        SIGNING_KEY,
         algorithm="HS256",
     )
     assert client.get("/me", headers={"Authorization": f"Bearer {expired}"}).status_code == 401

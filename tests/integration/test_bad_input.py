@@ -6,6 +6,7 @@ import json
 import struct
 import zlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ import pytest
 
 from api.deps import MAX_PAGE
 from api.jobs.upload import MAX_FIELDS
+from tests.hostile_media import ffmpeg_clip, huge_h264_mp4
 from tests.media import BUS, PEDESTRIANS, jpeg_garbage
 
 MB = 1024 * 1024
@@ -134,7 +136,8 @@ def test_oversize_is_caught_while_streaming_without_content_length(
 def test_bytes_after_the_closing_boundary_count_towards_the_limit(
     client: httpx.Client, user: dict[str, str]
 ) -> None:
-    """The parser skips an epilogue; without Content-Length it could stream on for ever."""
+    """The parser skips an epilogue; without Content-Length it could stream on for ever, but
+    the route's body limit (the upload limit plus the form around it) stops it."""
 
     def chunks() -> Iterator[bytes]:
         yield file_part("file", b"bus.jpg", BUS.read_bytes()) + CLOSING
@@ -143,7 +146,7 @@ def test_bytes_after_the_closing_boundary_count_towards_the_limit(
 
     response = client.post("/process/image", content=chunks(), headers=user | MULTIPART)
     body = _error(response, 413, "payload_too_large")
-    assert "10 MB upload limit" in body["detail"]
+    assert 10 * MB < body["max_bytes"] < 11 * MB
 
 
 @pytest.mark.parametrize("path", ["/process/image", "/process/batch"])
@@ -189,6 +192,50 @@ def test_truncated_video_is_422(client: httpx.Client, user: dict[str, str]) -> N
     head = PEDESTRIANS.read_bytes()[: 200 * 1024]
     body = _error(_post(client, "/process/video", user, head, "cut.avi"), 422, "unprocessable")
     assert "could not decode video" in body["detail"]
+
+
+def test_video_of_huge_frames_is_422_at_upload(
+    client: httpx.Client, user: dict[str, str], tmp_path: Path
+) -> None:
+    """F-06: a 190 KB MP4 of three 8000x8000 frames was accepted and decoded (+1 GB in the
+    worker); its boxes give it away, so it is refused before any job exists."""
+    video = huge_h264_mp4(tmp_path / "big.mp4")
+    response = _post(
+        client, "/process/video", user, video, "big.mp4", params=json.dumps({"max_frames": 3})
+    )
+    body = _error(response, 422, "unprocessable")
+    assert "8000x8000" in body["detail"]
+    assert "VIGIL_MAX_VIDEO_PIXELS" in body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("name", "codec"), [("clip.avi", "ffv1"), ("clip.mov", "prores_ks"), ("clip.avi", "png")]
+)
+def test_video_codec_off_the_allow_list_is_422_at_upload(
+    client: httpx.Client, user: dict[str, str], tmp_path: Path, name: str, codec: str
+) -> None:
+    video = ffmpeg_clip(tmp_path / name, "64x64", 2, codec)
+    body = _error(_post(client, "/process/video", user, video, name), 422, "unprocessable")
+    assert "VIGIL_VIDEO_CODECS" in body["detail"]
+
+
+def test_deeply_nested_params_are_422(client: httpx.Client, user: dict[str, str]) -> None:
+    """F-13: 20,000 nested arrays made json.loads raise RecursionError: a 500."""
+    deep = '{"zones": ' + "[" * 20_000 + "]" * 20_000 + "}"
+    for route, media in (("/process/image", BUS), ("/process/video", PEDESTRIANS)):
+        response = _post(client, route, user, media.read_bytes(), params=deep)
+        body = _error(response, 422, "unprocessable")
+        assert body["fields"] == [{"field": "params", "message": "nests deeper than 32 levels"}]
+
+
+def test_brackets_inside_params_strings_are_not_nesting(
+    client: httpx.Client, user: dict[str, str]
+) -> None:
+    raw = json.dumps({"colour": "[" * 100 + '\\"{' * 100})
+    body = _error(
+        _post(client, "/process/image", user, BUS.read_bytes(), params=raw), 422, "unprocessable"
+    )
+    assert body["fields"][0]["field"] == "params.colour"
 
 
 def test_empty_and_missing_file_are_422(client: httpx.Client, user: dict[str, str]) -> None:

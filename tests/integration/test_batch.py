@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from shared.settings import get_settings
+from tests.hostile_media import huge_h264_mp4
 from tests.integration.conftest import db_fetch, signup_and_signin, uploads, wait_for
 from tests.integration.test_bad_input import (
     CLOSING,
@@ -201,3 +203,50 @@ def test_control_characters_are_dropped_from_file_names(
         job["job_id"]: job["filename"] for job in client.get("/jobs", headers=auth).json()["items"]
     }
     assert [listed[item["job_id"]] for item in items] == ["bus.jpg", "[31mplate.png", None]
+
+
+def test_format_characters_are_dropped_from_file_names(
+    client: httpx.Client, auth: dict[str, str]
+) -> None:
+    """F-21: a right-to-left override shows "invoice\u202egpj.exe" as "invoiceexe.jpg", and
+    zero-width characters make two names look alike; neither reaches the job's record."""
+    body = (
+        file_part("files", "invoice\u202egpj.exe.jpg".encode(), BUS.read_bytes())
+        + file_part("files", "bu\u200bs\ufeff.jpg".encode(), BUS.read_bytes())
+        + file_part("files", "caf\u00e9 \u2028plate.png".encode(), PLATE_PNG.read_bytes())
+        + CLOSING
+    )
+    response = client.post("/process/batch", content=body, headers=auth | MULTIPART)
+    assert response.status_code == 202, response.text
+    expected = ["invoicegpj.exe.jpg", "bus.jpg", "caf\u00e9 plate.png"]
+    items = response.json()["jobs"]
+    assert [item["filename"] for item in items] == expected
+    rows = db_fetch(
+        "SELECT media->>'filename' AS name FROM jobs WHERE id = ANY($1::uuid[])",
+        [uuid.UUID(item["job_id"]) for item in items],
+    )
+    assert sorted(row["name"] for row in rows) == sorted(expected)
+
+
+def test_deeply_nested_params_refuse_the_batch(client: httpx.Client, user: dict[str, str]) -> None:
+    """F-13, on the batch route."""
+    deep = '{"zones": ' + "[" * 20_000 + "]" * 20_000 + "}"
+    response = _batch(client, user, [("files", ("bus.jpg", BUS.read_bytes()))], params=deep)
+    assert response.status_code == 422, response.text
+    assert response.json()["fields"][0]["field"] == "params"
+
+
+def test_a_video_of_huge_frames_fails_alone(
+    client: httpx.Client, auth: dict[str, str], tmp_path: Path
+) -> None:
+    """F-06, in a batch: the 8000x8000 video is refused, the image goes on."""
+    files: Files = [
+        ("files", ("big.mp4", huge_h264_mp4(tmp_path / "big.mp4"))),
+        ("files", ("bus.jpg", BUS.read_bytes())),
+    ]
+    response = _batch(client, auth, files)
+    assert response.status_code == 202, response.text
+    big, bus = response.json()["jobs"]
+    assert big["error"] == "unprocessable"
+    assert "VIGIL_MAX_VIDEO_PIXELS" in big["detail"]
+    assert wait_for(client, bus["job_id"], auth)["status"] == "completed"

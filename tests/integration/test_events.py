@@ -44,7 +44,7 @@ def test_stream_follows_a_video_to_its_end(client: httpx.Client, auth: dict[str,
     response, events = read_events(client, accepted["job_id"], auth)
 
     assert response.headers["content-type"].startswith("text/event-stream")
-    assert response.headers["cache-control"] == "no-cache"
+    assert response.headers["cache-control"] == "no-store"
     assert response.headers["x-accel-buffering"] == "no"
     names = [name for name, _ in events]
     first = events[0][1]

@@ -127,7 +127,7 @@ def test_progress_is_reported_while_a_video_runs(
     assert status["status"] == "completed"
 
 
-def test_seed_002_aliases(client: httpx.Client, auth: dict[str, str]) -> None:
+def test_compatibility_routes(client: httpx.Client, auth: dict[str, str]) -> None:
     accepted = _submit_video(
         client, auth, {"max_frames": 3}, path="/tasks/video-objects-detection/"
     )

@@ -38,8 +38,14 @@ def value(samples: dict[str, list[Sample]], name: str, **labels: str) -> float:
     return sum(s.value for s in samples.get(name, []) if labels.items() <= s.labels.items())
 
 
+SCRAPER = {"Authorization": f"Bearer {TEST_ENV['VIGIL_METRICS_TOKEN']}"}
+
+
 def scrape(base_url: str, headers: dict[str, str] | None = None) -> httpx.Response:
-    return httpx.get(f"{base_url}/metrics", headers=headers or {}, timeout=30)
+    """As the test stack's scraper, unless other headers are given."""
+    return httpx.get(
+        f"{base_url}/metrics", headers=SCRAPER if headers is None else headers, timeout=30
+    )
 
 
 def scrape_until(
@@ -106,8 +112,10 @@ def test_metrics_cover_requests_jobs_queues_and_models(
 
 @pytest.fixture
 def guarded_api(stack: LocalStack) -> Iterator[LocalStack]:
-    """A second API process, sharing the stack's worker, whose /metrics needs a token."""
-    api = LocalStack({"VIGIL_METRICS_TOKEN": "scrape-me"}, RUN_DIR / "logs-metrics-token")
+    """A second API process, sharing the stack's worker, set up as a deployment is."""
+    api = LocalStack(
+        {"VIGIL_ENV": "prod", "VIGIL_METRICS_TOKEN": "scrape-me"}, RUN_DIR / "logs-metrics-token"
+    )
     try:
         api.start_api()
         api.wait_ready()
@@ -117,6 +125,8 @@ def guarded_api(stack: LocalStack) -> Iterator[LocalStack]:
 
 
 def test_metrics_token_is_required_when_set(guarded_api: LocalStack) -> None:
+    # The shared stack's token opens nothing here.
+    assert scrape(guarded_api.base_url).status_code == 401
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "scrape-me"}):
         refused = scrape(guarded_api.base_url, headers)
         assert refused.status_code == 401

@@ -19,7 +19,7 @@ def test_health_reports_every_dependency(client: httpx.Client) -> None:
     assert checks["database"]["status"] == "ok"
     assert checks["redis"]["status"] == "ok"
     assert checks["workers"]["status"] == "ok"
-    assert len(checks["workers"]["workers"]) == 1
+    assert checks["workers"]["answering"] == 1
 
 
 def test_models_lists_what_workers_serve(client: httpx.Client, auth: dict[str, str]) -> None:
@@ -51,12 +51,16 @@ def api_without_redis(stack: LocalStack) -> Iterator[str]:
         broken.stop()
 
 
-def test_health_is_503_with_details_when_redis_is_down(api_without_redis: str) -> None:
+def test_health_is_503_naming_the_failed_check_when_redis_is_down(api_without_redis: str) -> None:
     response = httpx.get(f"{api_without_redis}/api/v1/health", timeout=30)
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "degraded"
     assert body["checks"]["database"]["status"] == "ok"
-    assert body["checks"]["redis"]["status"] == "down"
-    assert body["checks"]["redis"]["error"]
-    assert body["checks"]["workers"]["status"] == "down"
+    assert body["checks"]["redis"] == {"status": "down"}
+    # The broker is that Redis: the ping is refused or still trying to connect.
+    assert body["checks"]["workers"]["status"] in ("down", "timeout")
+    assert set(body["checks"]["workers"]) == {"status"}
+    # Why it failed (host, port, exception) is for the log, not for anonymous callers.
+    assert "127.0.0.1" not in response.text
+    assert "Error" not in response.text

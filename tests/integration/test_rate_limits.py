@@ -2,10 +2,12 @@
 
 They share the session stack's database; their counters live in another Redis database,
 flushed before each test, so the main stack's traffic cannot fill their windows. Clients
-bind distinct loopback addresses (127.0.0.x) to be distinct client IPs."""
+bind distinct loopback addresses (127.0.0.x) to be distinct client IPs; the limited API trusts
+127.0.0.1 as a reverse proxy, so a client binding it names its address in X-Forwarded-For."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,7 +31,9 @@ LIMITS = {
     "VIGIL_RATE_LIMIT_IP_PER_MINUTE": "20",
     "VIGIL_RATE_LIMIT_USER_PER_MINUTE": "5",
     "VIGIL_RATE_LIMIT_API_KEY_PER_MINUTE": "3",
-    "VIGIL_RATE_LIMIT_SIGNIN_PER_ACCOUNT_PER_HOUR": "4",
+    "VIGIL_RATE_LIMIT_SIGNIN_PER_ACCOUNT_PER_HOUR": "6",
+    "VIGIL_RATE_LIMIT_SIGNIN_FAILURES_PER_NETWORK_PER_HOUR": "4",
+    "VIGIL_TRUSTED_PROXIES": '["127.0.0.1"]',
     "VIGIL_CORS_ORIGINS": f'["{ORIGIN}"]',
 }
 
@@ -136,27 +140,102 @@ def test_signin_brute_force_is_refused_per_address(limited: LocalStack) -> None:
         assert _signin(elsewhere, email).status_code == 200
 
 
-def test_signin_attempts_per_account_count_from_every_address(limited: LocalStack) -> None:
+PROXY = "127.0.0.1"
+
+
+def _signin_via_proxy(
+    client: httpx.Client, email: str, forwarded_for: str, password: str = PASSWORD
+) -> httpx.Response:
+    return client.post(
+        "/auth/signin",
+        data={"username": email, "password": password},
+        headers={"X-Forwarded-For": forwarded_for},
+    )
+
+
+def _failed_signins(email: str) -> list[tuple[str | None, str]]:
+    rows = db_fetch(
+        "SELECT ip, details FROM audit_events WHERE action = 'signin_failed' "
+        "AND details->>'email' = $1 ORDER BY id",
+        email,
+    )
+    return [(row["ip"], json.loads(row["details"])["reason"]) for row in rows]
+
+
+def test_failed_sign_ins_lock_out_the_guessing_network_not_the_owner(
+    limited: LocalStack,
+) -> None:
+    """F-05: 30 wrong guesses from one network used to lock the owner out everywhere."""
     email = _email()
-    with client_from(limited, "127.0.0.4") as client:
-        assert (
-            client.post("/auth/signup", json={"email": email, "password": PASSWORD}).status_code
-            == 201
+    with client_from(limited, PROXY) as client:
+        signup = client.post(
+            "/auth/signup",
+            json={"email": email, "password": PASSWORD},
+            headers={"X-Forwarded-For": "192.0.2.10"},
         )
-    for address in ("127.0.0.5", "127.0.0.6"):
-        with client_from(limited, address) as client:
-            assert _signin(client, email, "wrong-password-1").status_code == 401
-            assert _signin(client, email, "wrong-password-2").status_code == 401
-    with client_from(limited, "127.0.0.7") as client:
-        assert_limited(_signin(client, email), limit=4, max_wait_s=3600)
-        assert _refresh_tokens(email) == 0
-        # Another account from the same address is untouched.
-        other = _email()
-        assert (
-            client.post("/auth/signup", json={"email": other, "password": PASSWORD}).status_code
-            == 201
+        assert signup.status_code == 201
+        # Each guess from another address of one /24: the per-address limits never trip.
+        codes = [
+            _signin_via_proxy(client, email, f"198.51.100.{i}", f"guess-{i}").status_code
+            for i in range(1, 33)
+        ]
+        assert codes[:4] == [401] * 4
+        assert set(codes[4:]) == {429}
+        # The right password from that network waits too...
+        assert_limited(_signin_via_proxy(client, email, "198.51.100.200"), 4, 3600)
+        # ...while its owner, elsewhere, signs in.
+        assert _signin_via_proxy(client, email, "203.0.113.9").status_code == 200
+    assert len(_failed_signins(email)) == 4
+
+
+def test_a_distributed_attack_blocks_only_the_networks_that_took_part(
+    limited: LocalStack,
+) -> None:
+    """F-05: past the account's budget (6 failures), each network that failed waits; one
+    that has not (the owner's) still gets in, and a right password never counts."""
+    email = _email()
+    with client_from(limited, PROXY) as client:
+        signup = client.post(
+            "/auth/signup",
+            json={"email": email, "password": PASSWORD},
+            headers={"X-Forwarded-For": "192.0.2.11"},
         )
-        assert _signin(client, other).status_code == 200
+        assert signup.status_code == 201
+        for _ in range(2):
+            assert _signin_via_proxy(client, email, "203.0.113.9").status_code == 200
+        for i in range(6):
+            wrong = _signin_via_proxy(client, email, f"198.51.{100 + i}.7", "wrong-password")
+            assert wrong.status_code == 401
+        refused = _signin_via_proxy(client, email, "198.51.100.8")
+        assert_limited(refused, limit=6, max_wait_s=3600)
+        assert "this network has failed it" in refused.json()["detail"]
+        assert _signin_via_proxy(client, email, "203.0.113.9").status_code == 200
+        assert _signin_via_proxy(client, email, "192.0.2.77").status_code == 200
+        assert _refresh_tokens(email) == 4
+
+
+def test_a_forwarded_address_from_an_untrusted_peer_is_ignored(limited: LocalStack) -> None:
+    """F-08: rotating X-Forwarded-For used to give every guess a fresh per-address budget."""
+    email = _email()
+    with client_from(limited, "127.0.0.13") as client:
+        codes = [
+            _signin_via_proxy(client, email, f"10.9.8.{i}", "guess").status_code for i in range(4)
+        ]
+    assert codes == [401, 401, 401, 429]
+    assert _failed_signins(email) == [("127.0.0.13", "unknown_email")] * 3
+
+
+def test_a_trusted_proxy_names_the_client_and_garbage_falls_back_to_the_peer(
+    limited: LocalStack,
+) -> None:
+    """F-08: the audit trail records the forwarded client; a header that is not an address
+    (100 characters used to be a 500, and an unaudited sign-in) falls back to the proxy."""
+    email = _email()
+    with client_from(limited, PROXY) as client:
+        for forwarded in ("203.0.113.50", "A" * 100, "198.51.100.1, 127.0.0.1"):
+            wrong = _signin_via_proxy(client, email, forwarded, "wrong-password")
+            assert wrong.status_code == 401, wrong.text
+    assert [ip for ip, _ in _failed_signins(email)] == ["203.0.113.50", PROXY, "198.51.100.1"]
 
 
 def _bearer(client: httpx.Client) -> tuple[str, dict[str, str]]:
@@ -216,10 +295,10 @@ def test_every_request_counts_per_address_except_monitoring(limited: LocalStack)
     with client_from(limited, "127.0.0.9") as client:
         for path in ("/me", "/no-such-route") * 10:
             assert client.get(path).status_code in (401, 404)
-        # Over the limit, monitoring still gets through.
+        # Over the limit, health checks still get through; a scrape of /metrics does not.
         for _ in range(2):
             assert client.get("/health").status_code != 429
-            assert client.get(f"{limited.base_url}/metrics").status_code != 429
+        assert client.get(f"{limited.base_url}/metrics").status_code == 429
         limited_response = client.get("/me", headers={"Origin": ORIGIN})
         assert_limited(limited_response, limit=20, max_wait_s=60)
         # A browser may read why: the CORS headers reach the 429 too.

@@ -53,7 +53,8 @@ def account(stack: LocalStack) -> Account:
     with Client(stack.base_url) as sdk:
         sdk.signup(email, PASSWORD)
         sdk.signin(email, PASSWORD)
-        return Account(email, sdk.create_api_key("sdk tests").key)
+        # `admin` too: the webhook tests below manage endpoints with it.
+        return Account(email, sdk.create_api_key("sdk tests", scopes=["write", "admin"]).key)
 
 
 @pytest.fixture
@@ -94,7 +95,8 @@ def test_signup_signin_and_api_keys(stack: LocalStack) -> None:
             owner.revoke_api_key(created.id)
             with pytest.raises(AuthenticationError):
                 keyed.me()
-        assert owner.list_api_keys()[0].revoked_at is not None
+        assert owner.list_api_keys() == []
+        assert owner.list_api_keys(include_revoked=True)[0].revoked_at is not None
         actions = [event.action for event in owner.audit_events().items]
         assert {"signup", "api_key_created", "api_key_revoked"} <= set(actions)
 
@@ -273,8 +275,27 @@ def test_cli_creates_lists_and_revokes_an_api_key(stack: LocalStack, account: Ac
     assert listed.returncode == 0, listed.stderr
     (mine,) = [k for k in json.loads(listed.stdout) if key.startswith(k["prefix"])]
     assert mine["name"] == "from the cli"
+    assert (mine["scopes"], mine["expires_at"]) == (["read", "write"], None)
+    # A key may always revoke itself.
     assert vigil(stack, key, "api-key", "revoke", mine["id"]).returncode == 0
     assert vigil(stack, key, "api-key", "list").returncode == 1
+
+    narrow = vigil(
+        stack, "", "api-key", "create", "read only", "--scope", "read", "--expires-days", "1",
+        "--email", account.email, "--password-stdin", stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    assert narrow.returncode == 0, narrow.stderr
+    narrow_key = narrow.stdout.strip()
+    (listed_narrow,) = [
+        k
+        for k in json.loads(vigil(stack, narrow_key, "api-key", "list").stdout)
+        if narrow_key.startswith(k["prefix"])
+    ]
+    assert listed_narrow["scopes"] == ["read"]
+    assert listed_narrow["expires_at"] is not None
+    refused = vigil(stack, narrow_key, "submit", str(BUS))
+    assert refused.returncode == 1
+    assert "lacks the `write` scope" in refused.stderr
 
 
 # batch, live events, webhooks
@@ -376,7 +397,7 @@ def test_webhook_endpoint_deliveries_and_redelivery(sdk: Client, receiver: Recei
 
     delivery = eventually(succeeded, "a succeeded delivery")
     assert (delivery.msg_id, delivery.job_id) == (headers["webhook-id"], job.job_id)
-    assert delivery.id in {d.id for d in sdk.job_deliveries(job.job_id)}
+    assert delivery.id in {d.id for d in sdk.job_deliveries(job.job_id).items}
     assert sdk.get_delivery(delivery.id).attempt_log[0].status_code == 200
 
     assert sdk.redeliver(delivery.id).msg_id == delivery.msg_id

@@ -12,7 +12,7 @@ from prometheus_client.registry import Collector
 from pydantic import SecretStr
 
 from api.metrics.service import check_token
-from shared.errors import AuthenticationError
+from shared.errors import AuthenticationError, NotFoundError
 from shared.metrics import FPS_BUCKETS, Snapshot, families, fps_bucket
 
 
@@ -63,11 +63,19 @@ def test_families_make_cumulative_buckets_and_named_series() -> None:
     assert depth == {"images": 0, "video": 2}
 
 
-def test_metrics_token() -> None:
-    check_token(None, None)
-    check_token("Bearer anything", None)
-    check_token("Bearer s3cret", SecretStr("s3cret"))
-    check_token("bearer s3cret", SecretStr("s3cret"))
+@pytest.mark.parametrize("open_without", [True, False])
+def test_metrics_token(open_without: bool) -> None:
+    """A configured token is required everywhere, dev included."""
+    check_token("Bearer s3cret", SecretStr("s3cret"), open_without=open_without)
+    check_token("bearer s3cret", SecretStr("s3cret"), open_without=open_without)
     for sent in (None, "", "s3cret", "Bearer wrong", "Basic s3cret", "Bearer "):
         with pytest.raises(AuthenticationError):
-            check_token(sent, SecretStr("s3cret"))
+            check_token(sent, SecretStr("s3cret"), open_without=open_without)
+
+
+def test_metrics_without_a_token_are_open_in_dev_only() -> None:
+    check_token(None, None, open_without=True)
+    check_token("Bearer anything", None, open_without=True)
+    for sent in (None, "Bearer anything"):
+        with pytest.raises(NotFoundError):
+            check_token(sent, None, open_without=False)

@@ -74,7 +74,7 @@ def test_detectors_by_name_or_object_take_job_defaults() -> None:
     assert hash(objects) == hash(ObjectsParams(confidence=0.4, classes=("dog",), min_box_size=12))
 
 
-def test_zones_and_lines_round_trip_and_seed_alias() -> None:
+def test_zones_and_lines_round_trip_and_roi_zones_alias() -> None:
     raw = {
         "roi_zones": [{"name": "door", "polygon": [[0, 0], [0.5, 0], [0.5, 1]]}],
         "lines": [{"name": "gate", "start": [0.5, 0], "end": [0.5, 1], "classes": ["person"]}],

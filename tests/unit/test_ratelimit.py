@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.ratelimit import address_bucket, window
+from api.ratelimit import address_bucket, network_bucket, window
 
 
 @pytest.mark.parametrize(
@@ -45,3 +45,19 @@ def test_per_address_limits_count_ipv4_addresses_and_ipv6_64s(
     host: str | None, bucket: str
 ) -> None:
     assert address_bucket(host) == bucket
+
+
+@pytest.mark.parametrize(
+    ("host", "bucket"),
+    [
+        ("203.0.113.7", "203.0.113.0/24"),
+        ("203.0.113.250", "203.0.113.0/24"),  # one /24: one guesser
+        ("::ffff:203.0.113.7", "203.0.113.0/24"),
+        ("2001:db8:1:ff::1", "2001:db8:1::/56"),
+        ("2001:db8:1:100::1", "2001:db8:1:100::/56"),
+        (None, "unknown"),
+    ],
+)
+def test_sign_in_failures_count_per_ipv4_24_and_ipv6_56(host: str | None, bucket: str) -> None:
+    """F-05: a client rotating addresses inside its own network stays one budget."""
+    assert network_bucket(host) == bucket

@@ -73,9 +73,7 @@ def test_success_and_final_failures() -> None:
     )
     assert verdict.status is DeliveryStatus.FAILED
     assert error == "redirect (302) to https://elsewhere.example/x not followed"
-    assert judge(Answer(status_code=301), 1, SETTINGS, NOW)[1] == (
-        "redirect (301) without a Location header not followed"
-    )
+    assert judge(Answer(status_code=301), 1, SETTINGS, NOW)[1] == "redirect (301) not followed"
 
     verdict, error = judge(Answer(status_code=410, reason="Gone"), 1, SETTINGS, NOW)
     assert (verdict.status, verdict.disable_endpoint, error) == (DeliveryStatus.FAILED, GONE, GONE)
@@ -149,7 +147,9 @@ def test_requests_go_to_the_checked_address_under_the_original_name() -> None:
 
 def test_the_request_budget_ends_before_the_soft_limit_and_that_before_the_lease() -> None:
     settings = Settings(webhook_timeout_s=10.0)
-    assert request_budget_s(settings) == 30.0
+    # F-17: a receiver answering just in time holds a sender 15 s at most, not 3 x 10 s.
+    assert request_budget_s(settings) == 15.0
+    assert request_budget_s(Settings(webhook_timeout_s=2.0)) == 6.0
     assert request_budget_s(settings) < soft_time_limit_s(settings)
     assert soft_time_limit_s(settings) < lease(settings).total_seconds()
 
@@ -209,11 +209,11 @@ def _trickle(data: bytes) -> Answering:
     return answering
 
 
-def _post(port: int, *addresses: str) -> Answer:
+def _post(port: int, *addresses: str, private: bool = False) -> Answer:
     destination = Destination(
-        f"http://hooks.example:{port}/in", "http", "hooks.example", port, addresses
+        f"http://hooks.example:{port}/in", "http", "hooks.example", port, addresses, private
     )
-    return post(destination, BODY, {"content-type": "application/json"}, timeout_s=0.3)
+    return post(destination, BODY, {"content-type": "application/json"}, 0.3, budget_s=0.9)
 
 
 def test_an_answer_trickling_in_is_cut_off_at_the_request_budget(
@@ -267,3 +267,35 @@ def test_an_http_answer_is_not_tried_elsewhere(server: Callable[[Answering], int
     port = server(answering)
     assert _post(port, "127.0.0.1", "127.0.0.1").status_code == 503
     assert len(requests) == 1
+
+
+def test_a_private_destination_s_answer_is_not_kept(server: Callable[[Answering], int]) -> None:
+    """F-07: what a service the allow-list opened says is not read back: its status only, not
+    its body, reason phrase or Location, nor what a protocol error quotes of it."""
+
+    def answering(conn: socket.socket, request: bytes) -> None:
+        conn.sendall(
+            b"HTTP/1.1 302 db-password=hunter2\r\nlocation: http://x/?db-password=hunter2\r\n"
+            b'content-length: 25\r\n\r\n{"internal": "hunter2"}\r\n'
+        )
+
+    port = server(answering)
+    public = _post(port, "127.0.0.1")
+    assert public.excerpt is not None
+    assert "hunter2" in public.excerpt
+    private = _post(port, "127.0.0.1", private=True)
+    assert (private.status_code, private.reason, private.location, private.excerpt) == (
+        302,
+        "",
+        None,
+        None,
+    )
+    assert judge(private, 1, SETTINGS, NOW)[1] == "redirect (302) not followed"
+
+    def not_http(conn: socket.socket, request: bytes) -> None:
+        conn.sendall(b"-ERR unknown command 'POST', db-password=hunter2\r\n\r\n")
+
+    port = server(not_http)
+    assert "hunter2" in (_post(port, "127.0.0.1").error or "")
+    hidden = _post(port, "127.0.0.1", private=True)
+    assert hidden.error == "connection failed: RemoteProtocolError"

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from pydantic import ValidationError
 
 from shared.errors import UnprocessableError
+from shared.settings import Settings
 from shared.webhooks.destinations import (
+    DEFAULT_PUBLIC_PORTS,
     Destination,
     UnresolvableHostError,
     check_destination_async,
@@ -15,12 +18,12 @@ from shared.webhooks.destinations import (
     resolve_destination,
 )
 
-LOOPBACK_ALLOWED = ["127.0.0.0/8"]
+LOOPBACK_ALLOWED = ["127.0.0.0/8:80,443,8080"]
 
 
-def resolve(url: str, allowed: list[str]) -> Destination:
+def resolve(url: str, allowed: list[str], public_ports: str = DEFAULT_PUBLIC_PORTS) -> Destination:
     """The check as the sender makes it before every attempt."""
-    return resolve_destination(url, parse_allow_list(allowed))
+    return resolve_destination(url, parse_allow_list(allowed, public_ports))
 
 
 @pytest.mark.parametrize(
@@ -48,6 +51,8 @@ def resolve(url: str, allowed: list[str]) -> Destination:
         ("http://[::ffff:169.254.169.254]/", "metadata"),
         ("http://[64:ff9b::a00:1]/", "private"),  # NAT64 of 10.0.0.1
         ("https://[2002:a00:1::]/", "private"),  # 6to4 of 10.0.0.1
+        ("http://[fec0::1]/x", "site-local"),  # F-19: deprecated, but routed by some
+        ("http://[feff:ffff::1]/x", "site-local"),
     ],
 )
 def test_non_public_addresses_are_refused(url: str, reason: str) -> None:
@@ -73,30 +78,67 @@ def test_a_name_is_refused_for_what_it_resolves_to() -> None:
     ],
 )
 def test_an_allowed_network_lets_its_addresses_through(url: str) -> None:
-    resolve(url, LOOPBACK_ALLOWED)
+    assert resolve(url, LOOPBACK_ALLOWED).private
 
 
 def test_the_allow_list_opens_only_what_it_names() -> None:
     for url in ("http://10.0.0.1/", "http://169.254.169.254/", "http://[::1]/"):
         with pytest.raises(UnprocessableError):
             resolve(url, LOOPBACK_ALLOWED)
-    resolve("http://10.1.2.3/", ["10.1.0.0/16", "::1/128"])
-    resolve("http://[::1]:9/", ["10.1.0.0/16", "::1/128"])
+    resolve("http://10.1.2.3/", ["10.1.0.0/16:80", "[::1/128]:9"])
+    resolve("http://[::1]:9/", ["10.1.0.0/16:80", "[::1/128]:9"])
     with pytest.raises(UnprocessableError):
-        resolve("http://10.2.0.1/", ["10.1.0.0/16"])
+        resolve("http://10.2.0.1/", ["10.1.0.0/16:80"])
+
+
+def test_an_allowed_network_is_open_on_its_ports_only() -> None:
+    """F-07: opening a network for one receiver does not open every service in it."""
+    allowed = ["127.0.0.0/8:8000-8999,9443", "[::1]:7000"]
+    assert resolve("http://127.0.0.1:8080/hook", allowed).private
+    assert resolve("https://127.0.0.9:9443/hook", allowed).private
+    assert resolve("http://[::1]:7000/hook", allowed).private
+    for url in (
+        "http://127.0.0.1:6379/",
+        "http://127.0.0.1/admin",
+        "http://127.0.0.1:9000/",
+        "http://[::1]:8080/",
+    ):
+        with pytest.raises(UnprocessableError) as refused:
+            resolve(url, allowed)
+        assert "open to webhooks on other ports only" in refused.value.detail, url
+
+
+def test_public_addresses_are_open_on_the_public_ports_only() -> None:
+    """F-07: the sender is no POST proxy to any port of the internet."""
+    for url in ("http://8.8.8.8/x", "https://8.8.8.8/x", "http://8.8.8.8:8080/x"):
+        assert not resolve(url, []).private
+    with pytest.raises(UnprocessableError) as refused:
+        resolve("http://8.8.8.8:6379/", [])
+    assert refused.value.detail == (
+        "port 6379 is not open for webhooks; use one of 80, 443, 8080, 8443"
+    )
+    with pytest.raises(UnprocessableError):
+        resolve("http://8.8.8.8/x", [], public_ports="443")
+    resolve("https://8.8.8.8:9100/x", [], public_ports="443,9000-9999")
+    # An allow-list entry for a public network opens its own ports besides.
+    assert resolve("http://8.8.8.8:6379/", ["8.8.8.0/24:6379"]).private
 
 
 def test_an_allowed_host_name_is_not_resolved() -> None:
     # An internal name that does not resolve here: allowing the name skips the address checks.
-    allowed = parse_allow_list(["hooks.internal.example"])
+    allowed = parse_allow_list(["hooks.internal.example:8443"], DEFAULT_PUBLIC_PORTS)
     destination = resolve_destination("https://Hooks.Internal.Example:8443/in", allowed)
-    assert (destination.host, destination.port, destination.addresses) == (
+    assert (destination.host, destination.port, destination.addresses, destination.private) == (
         "hooks.internal.example",
         8443,
         (),
+        True,
     )
     with pytest.raises(UnresolvableHostError):
-        resolve("https://other.internal.example/", ["hooks.internal.example"])
+        resolve("https://other.internal.example:8443/", ["hooks.internal.example:8443"])
+    # On another port the name is not allowed: it is checked (and here cannot be resolved).
+    with pytest.raises(UnresolvableHostError):
+        resolve("https://hooks.internal.example/", ["hooks.internal.example:8443"])
 
 
 @pytest.mark.parametrize(
@@ -108,8 +150,9 @@ def test_an_allowed_host_name_is_not_resolved() -> None:
     ],
 )
 def test_public_ip_literals_are_allowed(url: str) -> None:
-    destination = resolve_destination(url, parse_allow_list([]))
+    destination = resolve(url, [])
     assert destination.addresses
+    assert not destination.private
 
 
 @pytest.mark.parametrize(
@@ -146,14 +189,49 @@ def test_an_unresolvable_host_is_refused() -> None:
 
 def test_the_async_check_is_the_same_check() -> None:
     with pytest.raises(UnprocessableError):
-        asyncio.run(check_destination_async("http://10.0.0.1/", []))
-    asyncio.run(check_destination_async("http://127.0.0.1/", LOOPBACK_ALLOWED))
+        asyncio.run(check_destination_async("http://10.0.0.1/", [], DEFAULT_PUBLIC_PORTS))
+    with pytest.raises(UnprocessableError):
+        asyncio.run(check_destination_async("http://127.0.0.1:22/", LOOPBACK_ALLOWED, "80"))
+    asyncio.run(check_destination_async("http://127.0.0.1/", LOOPBACK_ALLOWED, "443"))
 
 
 def test_allow_list_entries_are_validated() -> None:
-    allowed = parse_allow_list([" 10.0.0.0/8 ", "fd00::/8", "192.168.1.5", "Hooks.Example."])
-    assert [str(n) for n in allowed.networks] == ["10.0.0.0/8", "fd00::/8", "192.168.1.5/32"]
-    assert allowed.hosts == frozenset({"hooks.example"})
-    for bad in ("10.0.0.1/8", "10.0.0.0/33", "300.1.1.1", "not a host", "http://x/", ""):
-        with pytest.raises(ValueError, match="VIGIL_WEBHOOK_ALLOWED_NETWORKS"):
-            parse_allow_list([bad])
+    allowed = parse_allow_list(
+        [" 10.0.0.0/8:443 ", "[fd00::/8]:8000-8999", "192.168.1.5:80,8080", "Hooks.Example.:443"],
+        "443",
+    )
+    assert [(str(n), str(p)) for n, p in allowed.networks] == [
+        ("10.0.0.0/8", "443"),
+        ("fd00::/8", "8000-8999"),
+        ("192.168.1.5/32", "80, 8080"),
+    ]
+    assert [(h, str(p)) for h, p in allowed.hosts] == [("hooks.example", "443")]
+    for bad, message in (
+        ("10.0.0.0/8", "names no port"),
+        ("hooks.example", "names no port"),
+        ("fd00::/8:443", "in brackets"),
+        ("[fd00::/8]", "ports after the bracket"),
+        ("10.0.0.0/8:", "is not a port"),
+        ("10.0.0.0/8:x", "is not a port"),
+        ("10.0.0.0/8:0", "between 1 and 65535"),
+        ("10.0.0.0/8:70000", "between 1 and 65535"),
+        ("10.0.0.0/8:9-1", "between 1 and 65535"),
+        ("10.0.0.1/8:443", "not a valid CIDR"),
+        ("10.0.0.0/33:443", "not a valid CIDR"),
+        ("300.1.1.1:443", "not a valid CIDR"),
+        ("not a host:443", "neither"),
+        ("http://x/", "is not a port"),
+        ("", "names no port"),
+    ):
+        with pytest.raises(ValueError, match="VIGIL_WEBHOOK_ALLOWED_NETWORKS") as refused:
+            parse_allow_list([bad], "443")
+        assert message in str(refused.value), bad
+
+
+def test_the_settings_refuse_entries_without_ports_and_bad_public_ports() -> None:
+    with pytest.raises(ValidationError, match="names no port"):
+        Settings(webhook_allowed_networks=["127.0.0.0/8"])
+    with pytest.raises(ValidationError, match="VIGIL_WEBHOOK_PUBLIC_PORTS"):
+        Settings(webhook_public_ports="443,https")
+    settings = Settings(webhook_allowed_networks=["127.0.0.0/8:8080"], webhook_public_ports="443")
+    assert settings.webhook_public_ports == "443"

@@ -38,7 +38,7 @@ def test_msg_ids_are_unique_and_prefixed() -> None:
 def test_reference_library_verifies_our_signature() -> None:
     secret = new_secret()
     body = body_bytes(PAYLOAD)
-    headers = signed_headers(secret, "msg_1", int(time.time()), body)
+    headers = signed_headers((secret,), "msg_1", int(time.time()), body)
     assert Webhook(secret).verify(body, headers) == PAYLOAD
     assert headers["content-type"] == "application/json"
     assert headers["user-agent"] == USER_AGENT
@@ -50,7 +50,7 @@ def test_tampering_fails_verification(part: str) -> None:
     secret = new_secret()
     now = int(time.time())
     body = body_bytes(PAYLOAD)
-    headers = signed_headers(secret, "msg_1", now, body)
+    headers = signed_headers((secret,), "msg_1", now, body)
     if part == "body":
         body = body.replace(b"completed", b"failed")
     elif part == "id":
@@ -61,6 +61,21 @@ def test_tampering_fails_verification(part: str) -> None:
         secret = new_secret()
     with pytest.raises(WebhookVerificationError):
         Webhook(secret).verify(body, headers)
+
+
+def test_during_a_rotation_either_secret_verifies_and_no_other() -> None:
+    """F-21: the new and the old secret each sign, so a receiver still on the old one (or
+    already on the new one) accepts the webhook."""
+    new, old = new_secret(), new_secret()
+    body = body_bytes(PAYLOAD)
+    headers = signed_headers((new, old), "msg_1", int(time.time()), body)
+    first, second = headers["webhook-signature"].split(" ")
+    assert first.startswith("v1,")
+    assert second.startswith("v1,")
+    assert Webhook(new).verify(body, headers) == PAYLOAD
+    assert Webhook(old).verify(body, headers) == PAYLOAD
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new_secret()).verify(body, headers)
 
 
 def test_the_signature_is_the_spec_s_hmac() -> None:

@@ -15,6 +15,7 @@ import yaml
 
 from shared import metrics
 from shared.settings import get_settings
+from shared.weights import missing_weights_message
 from worker.errors import ModelUnavailableError
 
 if TYPE_CHECKING:
@@ -50,15 +51,15 @@ def resolve_model(name: str, model_dir: Path | None = None) -> Path:
     """The weights for `name` (a `.pt`/`.onnx` file or an OpenVINO folder) in the model dir.
     A bare official `.pt` name that is absent locally is returned as is: ultralytics
     downloads it where the machine is online."""
-    directory = model_dir or get_settings().model_dir
+    settings = get_settings()
+    directory = model_dir or settings.model_dir
     path = directory / name
     if path.exists():
         return path
     if name.endswith(DOWNLOADABLE_SUFFIX) and "/" not in name:
         return Path(name)
     raise ModelUnavailableError(
-        f"model {name!r} not found in {directory.resolve()} "
-        "(set VIGIL_MODEL_DIR and VIGIL_MODEL_NAME to an existing .pt, .onnx or OpenVINO folder)"
+        missing_weights_message(name, directory, plate_model=name == settings.plate_model_name)
     )
 
 

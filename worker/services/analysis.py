@@ -22,7 +22,7 @@ from worker.anpr.monitor import WatchEntry
 from worker.detectors.models import describe_model
 from worker.errors import MediaError
 from worker.services.pipeline import FrameOutput, FramePipeline
-from worker.video.probe import VideoInfo, probe_video
+from worker.video.probe import VideoInfo, check_limits, probe_video
 from worker.video.reader import read_frames
 from worker.video.writer import AnnotatedVideoWriter
 
@@ -110,6 +110,7 @@ class VideoAnalysis:
 
     def __post_init__(self) -> None:
         self.info = probe_video(self.path)
+        check_limits(self.info, self.params.frame_skip, self.params.max_frames)
         self.pipeline = FramePipeline(
             self.params, video=True, analysed_fps=self.analysed_fps, watchlist=self.watchlist
         )
@@ -132,8 +133,13 @@ class VideoAnalysis:
     def frames(self) -> Generator[FrameRecord]:
         writer: AnnotatedVideoWriter | None = None
         try:
+            settings = get_settings()
             for index, frame in read_frames(
-                self.path, self.params.frame_skip, self.params.max_frames
+                self.path,
+                self.params.frame_skip,
+                self.params.max_frames,
+                max_pixels=settings.max_video_pixels,
+                max_decoded=settings.max_video_frames,
             ):
                 timestamp = round(index / self.info.fps, 4)
                 output = self.pipeline.process(index, timestamp, frame)

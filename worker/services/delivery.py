@@ -6,7 +6,14 @@ so a duplicate message or the sweeper cannot send it twice at once; a retry is b
 a delayed message and found by the sweeper if that message is lost. An attempt counts from the
 moment it is claimed, so one that never gets recorded still uses up the delivery's attempts.
 Database calls go through the process's event loop (`run`); the HTTP request runs on a loop of
-its own, under a deadline for the whole request."""
+its own, under a deadline for the whole request.
+
+Fairness: an attempt first takes a slot under its endpoint's and its owner's limits (Redis, across
+every sender); without one, the delivery is postponed, uncounted, and tried again shortly.
+
+What a destination the operator's allow-list opened (a private one) answers is never kept: only
+its status code, the duration and the kind of error, so the webhooks cannot be used to read
+internal services."""
 
 from __future__ import annotations
 
@@ -18,10 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
 import httpx
+import redis
 from billiard.exceptions import SoftTimeLimitExceeded
 from tortoise.timezone import now as utcnow
 
@@ -30,8 +39,9 @@ from shared.db.enums import DeliveryStatus
 from shared.enqueue import enqueue_deliveries, enqueue_delivery
 from shared.errors import UnprocessableError
 from shared.repositories import webhooks as repo
-from shared.repositories.webhooks import AttemptRecord, Claimed, Refused, Verdict
+from shared.repositories.webhooks import AttemptRecord, Claimed, Refused, Sender, Verdict
 from shared.settings import Settings, get_settings
+from shared.webhooks import slots
 from shared.webhooks.destinations import (
     Destination,
     UnresolvableHostError,
@@ -54,6 +64,9 @@ INTERNAL_ERROR = "the sender stopped on an internal error; the operators have th
 RECORD_GRACE_S = 10.0
 # A request's budget in timeouts: connecting, sending and waiting for the answer.
 PHASES = 3
+# The first wait of a delivery that found no free slot; it grows with each one in a row, up to a
+# request's budget (by then an attempt in flight has ended).
+DEFER_BASE_S = 0.25
 
 Target = tuple[httpx.URL, dict[str, str], dict[str, Any]]
 
@@ -61,7 +74,7 @@ Target = tuple[httpx.URL, dict[str, str], dict[str, Any]]
 def request_budget_s(settings: Settings) -> float:
     """The longest one request may take, addresses and phases together: httpx's timeout holds
     for each phase only, and a receiver trickling its answer a byte at a time meets none."""
-    return PHASES * settings.webhook_timeout_s
+    return min(PHASES * settings.webhook_timeout_s, settings.webhook_deadline_s)
 
 
 def lease(settings: Settings) -> timedelta:
@@ -134,8 +147,8 @@ def judge(
     if code is not None and 200 <= code < 300:
         return Verdict(DeliveryStatus.SUCCEEDED), None
     if code is not None and 300 <= code < 400:
-        where = f"to {answer.location}" if answer.location else "without a Location header"
-        return Verdict(DeliveryStatus.FAILED), f"redirect ({code}) {where} not followed"
+        where = f" to {answer.location}" if answer.location else ""
+        return Verdict(DeliveryStatus.FAILED), f"redirect ({code}){where} not followed"
     if code == 410:
         return Verdict(DeliveryStatus.FAILED, disable_endpoint=GONE), GONE
     if code is not None:
@@ -180,7 +193,12 @@ async def _excerpt(response: httpx.Response, deadline: float) -> str | None:
 
 
 async def _request(
-    client: httpx.AsyncClient, target: Target, body: bytes, headers: dict[str, str], deadline: float
+    client: httpx.AsyncClient,
+    target: Target,
+    body: bytes,
+    headers: dict[str, str],
+    deadline: float,
+    private: bool,
 ) -> Answer:
     url, host_header, extensions = target
     request = client.build_request(
@@ -189,6 +207,12 @@ async def _request(
     async with asyncio.timeout_at(deadline):
         response = await client.send(request, stream=True)
     try:
+        if private:
+            # The status alone: the body, reason phrase and Location are the service's words.
+            return Answer(
+                status_code=response.status_code,
+                retry_after=response.headers.get("retry-after"),
+            )
         return Answer(
             status_code=response.status_code,
             reason=response.reason_phrase,
@@ -201,9 +225,13 @@ async def _request(
 
 
 async def _post(
-    destination: Destination, body: bytes, headers: dict[str, str], timeout_s: float
+    destination: Destination,
+    body: bytes,
+    headers: dict[str, str],
+    timeout_s: float,
+    budget: float,
 ) -> Answer:
-    budget = PHASES * timeout_s
+    private = destination.private
     deadline = asyncio.get_running_loop().time() + budget
     *others, last = pinned(destination)
     try:
@@ -213,57 +241,129 @@ async def _post(
         ) as client:
             for target in others:
                 try:
-                    return await _request(client, target, body, headers, deadline)
+                    return await _request(client, target, body, headers, deadline, private)
                 except (httpx.ConnectError, httpx.ConnectTimeout):
                     continue  # nothing reached the receiver: another of its addresses may answer
-            return await _request(client, last, body, headers, deadline)
+            return await _request(client, last, body, headers, deadline, private)
     except TimeoutError:
         return Answer(error=f"no complete answer within {budget:g}s", retryable=True)
     except httpx.TimeoutException:
         return Answer(error=f"no answer within {timeout_s:g}s", retryable=True)
     except httpx.HTTPError as exc:
-        return Answer(error=f"connection failed: {_root_cause(exc)}", retryable=True)
+        cause = _root_cause(exc)
+        # A protocol error quotes what the service sent: only its kind, for a private one.
+        shown = type(cause).__name__ if private else str(cause) or type(cause).__name__
+        return Answer(error=f"connection failed: {shown}", retryable=True)
 
 
-def _root_cause(exc: BaseException) -> str:
+def _root_cause(exc: BaseException) -> BaseException:
     # The async client's "All connection attempts failed" says nothing of why they did.
     seen = {id(exc)}
     while (inner := exc.__cause__ or exc.__context__) is not None and id(inner) not in seen:
         seen.add(id(inner))
         exc = inner
-    return str(exc) or type(exc).__name__
+    return exc
 
 
 def post(
-    destination: Destination, body: bytes, headers: dict[str, str], timeout_s: float
+    destination: Destination,
+    body: bytes,
+    headers: dict[str, str],
+    timeout_s: float,
+    budget_s: float,
 ) -> Answer:
     """POST `body` to the first of the destination's addresses that takes the connection, each
-    phase within `timeout_s` and the whole within three times that; never raises for the
-    receiver's faults."""
+    phase within `timeout_s` and the whole within `budget_s`; never raises for the receiver's
+    faults."""
     # A loop of its own, created and closed here: a request interrupted by the task's time
     # limit leaves nothing running on the database loop, and no loop is set as the thread's.
     with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:
-        return runner.run(_post(destination, body, headers, timeout_s))
+        return runner.run(_post(destination, body, headers, timeout_s, budget_s))
 
 
 def send(claimed: Claimed, settings: Settings) -> Answer:
     """One signed POST of the delivery's payload; never raises for the receiver's faults."""
+    allowed = parse_allow_list(settings.webhook_allowed_networks, settings.webhook_public_ports)
     try:
-        destination = resolve_destination(
-            claimed.url, parse_allow_list(settings.webhook_allowed_networks)
-        )
+        destination = resolve_destination(claimed.url, allowed)
     except UnresolvableHostError as exc:
         return Answer(error=exc.detail, retryable=True)
     except UnprocessableError as exc:
         return Answer(error=f"destination refused: {exc.detail}")
     body = body_bytes(claimed.payload)
-    headers = signed_headers(claimed.secret, claimed.msg_id, int(time.time()), body)
-    return post(destination, body, headers, settings.webhook_timeout_s)
+    headers = signed_headers(claimed.secrets, claimed.msg_id, int(time.time()), body)
+    return post(destination, body, headers, settings.webhook_timeout_s, request_budget_s(settings))
+
+
+def _redis() -> redis.Redis:
+    return _redis_client(get_settings().redis_url)
+
+
+@lru_cache(maxsize=1)
+def _redis_client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=2)
+
+
+def _take_slot(delivery_id: UUID, sender: Sender, settings: Settings) -> slots.Slot | None:
+    """A slot under the owner's and the endpoint's limits; None when either is reached. Without
+    Redis the limits are not enforced (with a warning) rather than stopping every webhook."""
+    wanted = slots.limits(
+        sender.owner_id,
+        sender.endpoint_id,
+        settings.webhook_owner_concurrency,
+        settings.webhook_endpoint_concurrency,
+    )
+    try:
+        slot = slots.acquire(_redis(), wanted, lease(settings).total_seconds())
+        if slot is not None:
+            slots.forget_deferrals(_redis(), delivery_id)
+    except redis.RedisError as exc:
+        logger.warning("webhook delivery %s: concurrency limits not enforced: %s", delivery_id, exc)
+        return slots.Slot((), "")
+    return slot
+
+
+def _give_back(slot: slots.Slot) -> None:
+    if not slot.keys:
+        return
+    try:
+        slots.release(_redis(), slot)
+    except redis.RedisError as exc:
+        # It lapses by itself at the end of its lease.
+        logger.warning("webhook sender slot not released: %s", exc)
+
+
+def _defer(delivery_id: UUID, settings: Settings) -> None:
+    """Try again later, sooner the first times: an attempt in flight usually ends quickly."""
+    try:
+        times = slots.count_deferral(_redis(), delivery_id, lease(settings).total_seconds())
+    except redis.RedisError:
+        times = 1
+    delay = backoff_s(min(times, 16), DEFER_BASE_S, request_budget_s(settings))
+    if run(repo.postpone(delivery_id, timedelta(seconds=delay))):
+        logger.debug("webhook delivery %s: no free slot; again in %.1fs", delivery_id, delay)
+        enqueue_delivery(delivery_id, countdown=delay)
 
 
 def deliver(delivery_id: UUID) -> None:
-    """Make one attempt at a delivery if it is pending, due and not held by another sender."""
+    """Make one attempt at a delivery if it is pending, due and not held by another sender, and
+    neither its endpoint nor its owner has as many attempts in flight as allowed."""
     settings = get_settings()
+    sender = run(repo.sender_of(delivery_id))
+    if sender is None:
+        logger.debug("webhook delivery %s: not due or held elsewhere; skipped", delivery_id)
+        return
+    slot = _take_slot(delivery_id, sender, settings)
+    if slot is None:
+        _defer(delivery_id, settings)
+        return
+    try:
+        _attempt(delivery_id, settings)
+    finally:
+        _give_back(slot)
+
+
+def _attempt(delivery_id: UUID, settings: Settings) -> None:
     claimed = run(repo.claim(delivery_id, lease(settings)))
     if claimed is None:
         logger.debug("webhook delivery %s: not due or held elsewhere; skipped", delivery_id)

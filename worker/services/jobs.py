@@ -7,13 +7,17 @@ still owns the job, so a cancelled, deleted or superseded job stops within one p
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
+import os
 import time
 from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
+import asyncpg
 from billiard.exceptions import SoftTimeLimitExceeded
+from tortoise.exceptions import DBConnectionError
 from tortoise.timezone import now as utcnow
 
 from shared import metrics, storage
@@ -35,6 +39,18 @@ from worker.services.progress_webhooks import ProgressWebhooks
 logger = logging.getLogger(__name__)
 
 INTERNAL_ERROR = "the analysis stopped on an internal error; the operators have the details"
+# The database went away under the job (a restart, a failover, the network). DBConnectionError
+# and socket errors are ConnectionErrors; asyncpg raises its own for a connection cut mid-query.
+DATABASE_UNAVAILABLE = (
+    ConnectionError,
+    DBConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CannotConnectNowError,
+)
+# Storage that cannot take a write for now: full, read-only or over quota.
+STORAGE_ERRNOS = (errno.ENOSPC, errno.EROFS, errno.EDQUOT)
 
 
 def run_job(job_id: UUID, kind: JobKind) -> None:
@@ -55,6 +71,12 @@ def run_job(job_id: UUID, kind: JobKind) -> None:
     except JobLostError:
         logger.info("job %s: no longer ours (deleted or superseded); stopped", job_id)
         return
+    except DATABASE_UNAVAILABLE as exc:
+        # Failing the job would need the database too, and would turn its restart into a
+        # lost job: left `processing` with its media, the job goes back to the queue once the
+        # sweeper sees its heartbeat stop, and its frames are overwritten by the rerun.
+        logger.warning("job %s: database unavailable (%r); the sweeper will re-run it", job_id, exc)
+        return
     except (MediaError, ModelUnavailableError) as exc:
         _fail(job, str(exc))
     except SoftTimeLimitExceeded:
@@ -64,10 +86,34 @@ def run_job(job_id: UUID, kind: JobKind) -> None:
             else settings.video_soft_time_limit_s
         )
         _fail(job, f"the analysis took longer than the {limit}s limit")
-    except Exception:
+    except Exception as exc:
+        if _storage_unavailable(exc):
+            # The operators' to fix, not the job's fault: left to the sweeper as above, the
+            # job runs again, within its attempts, once the storage takes writes.
+            logger.warning(
+                "job %s: storage refused a write (%s); the sweeper will re-run it", job_id, exc
+            )
+            return
         logger.exception("job %s: unexpected failure", job_id)
         _fail(job, INTERNAL_ERROR)
     storage.delete(job.media_path)
+
+
+def _storage_unavailable(exc: BaseException) -> bool:
+    """Whether a write was refused for want of space or write access, anywhere along the
+    exception's causes: as an OSError, or in the text of the video encoder's error (ffmpeg
+    reports the system's message)."""
+    messages = [os.strerror(code) for code in STORAGE_ERRNOS]
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in STORAGE_ERRNOS:
+            return True
+        if any(message in str(current) for message in messages):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _annotated_fields(relative: str | None) -> dict[str, object]:
