@@ -104,25 +104,9 @@ SIGNIN_IPV4_PREFIX = 24
 SIGNIN_IPV6_PREFIX = 56
 
 
-def address_bucket(host: str | None) -> str:
-    """What a per-address limit counts: an IPv4 address itself (also when it comes IPv4-mapped
-    in IPv6), the /64 network of an IPv6 address; anything unparsable as it is."""
-    if host is None:
-        return "unknown"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, IPV6_PREFIX), strict=False))
-    return str(address)
-
-
-def network_bucket(host: str | None) -> str:
-    """The network a sign-in failure is counted against: the /24 of an IPv4 address (also
-    IPv4-mapped), the /56 of an IPv6 one; anything unparsable as it is."""
+def _bucket(host: str | None, ipv4_prefix: int, ipv6_prefix: int) -> str:
+    """The network of `host` (IPv4-mapped addresses as IPv4), a bare address when the prefix
+    covers all of it; anything unparsable as it is."""
     if host is None:
         return "unknown"
     try:
@@ -131,8 +115,20 @@ def network_bucket(host: str | None) -> str:
         return host
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    prefix = SIGNIN_IPV4_PREFIX if address.version == 4 else SIGNIN_IPV6_PREFIX
+    prefix = ipv4_prefix if address.version == 4 else ipv6_prefix
+    if prefix == address.max_prefixlen:
+        return str(address)
     return str(ipaddress.ip_network((address, prefix), strict=False))
+
+
+def address_bucket(host: str | None) -> str:
+    """What a per-address limit counts: an IPv4 address itself, the /64 of an IPv6 address."""
+    return _bucket(host, 32, IPV6_PREFIX)
+
+
+def network_bucket(host: str | None) -> str:
+    """The network a sign-in failure is counted against: a /24 or a /56."""
+    return _bucket(host, SIGNIN_IPV4_PREFIX, SIGNIN_IPV6_PREFIX)
 
 
 def window(now: float, period_s: int) -> tuple[int, int]:

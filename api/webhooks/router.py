@@ -48,7 +48,8 @@ async def list_webhooks(user: CurrentUser) -> WebhookList:
 
 @router.post("/webhooks/callback-secret", status_code=status.HTTP_201_CREATED)
 async def rotate_callback_secret(request: Request, user: AdminUser) -> SecretRead:
-    """Create or replace the secret that signs the webhooks sent to jobs' `callback_url`s."""
+    """Create or replace the secret that signs the webhooks sent to jobs' `callback_url`s; a
+    replaced one keeps signing alongside for `VIGIL_WEBHOOK_SECRET_OVERLAP_S`."""
     return await service.rotate_callback_secret(request, user)
 
 

@@ -121,19 +121,24 @@ async def delete_endpoint(request: Request, user: User, endpoint: WebhookEndpoin
     await audit(request, "webhook_deleted", user.id, webhook_id=str(endpoint.id), url=endpoint.url)
 
 
+def _secret_overlap() -> timedelta:
+    return timedelta(seconds=get_settings().webhook_secret_overlap_s)
+
+
 async def rotate_secret(request: Request, user: User, endpoint: WebhookEndpoint) -> SecretRead:
     """A new secret, effective for the next attempt of every delivery; the old one keeps
     signing alongside it for the overlap window."""
     secret = new_secret()
-    overlap = timedelta(seconds=get_settings().webhook_secret_overlap_s)
-    await repo.rotate_endpoint_secret(endpoint.id, secret, overlap)
+    await repo.rotate_endpoint_secret(endpoint.id, secret, _secret_overlap())
     await audit(request, "webhook_secret_rotated", user.id, webhook_id=str(endpoint.id))
     return SecretRead(secret=secret)
 
 
 async def rotate_callback_secret(request: Request, user: User) -> SecretRead:
+    """A new callback secret, as `rotate_secret` gives an endpoint: the one it replaces (if
+    any) keeps signing alongside it for the overlap window."""
     secret = new_secret()
-    await repo.set_callback_secret(user.id, secret)
+    await repo.rotate_callback_secret(user.id, secret, _secret_overlap())
     await audit(request, "callback_secret_rotated", user.id)
     return SecretRead(secret=secret)
 

@@ -117,6 +117,9 @@ class Result:
     lost: int = 0
     answers: Counter[Outcome] = field(default_factory=Counter)
     recovery_s: float | None = None
+    # Jobs the fault interrupted while they ran, and how many runs were needed beyond one.
+    interrupted: int = 0
+    reruns: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -359,7 +362,7 @@ class Harness:
                 )
             elif row["status"] not in ("completed", "failed"):
                 result.notes.append(f"job {row['id'][:8]} still {row['status']}")
-        retries = sum(max(0, r["attempts"] - 1) for r in rows)
+        retries = result.reruns = sum(max(0, r["attempts"] - 1) for r in rows)
         if retries:
             result.notes.append(f"{retries} extra attempt(s) in all (re-runs after the fault)")
         completed_ids = {r["id"] for r in done}
@@ -416,11 +419,12 @@ class Harness:
         start = time.monotonic()
         # The whole process group: the main process and its pool child, mid-frame.
         self.stack.stop_process("worker", signal.SIGKILL)
+        interrupted = sum(row["status"] == "processing" for row in self._jobs(ids))
         time.sleep(down_s)
         self.stack.start_worker()
         redis_url = self.stack.env["VIGIL_REDIS_URL"]
         wait_until(lambda: worker_answers(redis_url), 180, "the restarted worker")
-        result = Result(f"worker SIGKILLed under {jobs} jobs")
+        result = Result(f"worker SIGKILLed under {jobs} jobs", interrupted=interrupted)
         return self.conclude(result, (start, time.monotonic()))
 
     def receiver_down(self, down_s: float, jobs: int = 3, max_frames: int = 30) -> Result:

@@ -23,6 +23,10 @@ class User(Model):
     # Signs the webhooks sent to jobs' `callback_url`s (Standard Webhooks `whsec_...`); set and
     # rotated by POST /webhooks/callback-secret, which shows it once.
     callback_secret = fields.CharField(max_length=100, null=True)
+    # The callback secret a rotation replaced, still signing alongside the new one until
+    # `previous_callback_secret_until`, as an endpoint's `previous_secret` does.
+    previous_callback_secret = fields.CharField(max_length=100, null=True)
+    previous_callback_secret_until = fields.DatetimeField(null=True)
     # Bumped by a password change and by signing out everywhere: access tokens carry the
     # version they were issued under, and one from an older version is refused.
     token_version = fields.IntField(default=0)

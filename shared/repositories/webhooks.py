@@ -102,9 +102,31 @@ async def delete_endpoint(endpoint_id: UUID) -> None:
     await WebhookEndpoint.filter(id=endpoint_id).delete()
 
 
+def kept_after_rotation(
+    replaced: str | None, overlap: timedelta, now: datetime
+) -> tuple[str | None, datetime | None]:
+    """What a rotation keeps signing, and until when: the secret it replaced, for `overlap` (not
+    at all when that is zero, or when there was none). Whatever an earlier rotation kept is
+    dropped, so only the secret replaced last keeps signing."""
+    if replaced is None or overlap <= timedelta(0):
+        return None, None
+    return replaced, now + overlap
+
+
+def signing_secrets(
+    secret: str | None, previous: str | None, previous_until: datetime | None, now: datetime
+) -> tuple[str, ...]:
+    """The secrets that sign now, for an endpoint or an account's callbacks: the current one
+    (first), and the one it replaced while that one's overlap lasts; none without a current one."""
+    if secret is None:
+        return ()
+    if previous and previous_until is not None and previous_until > now:
+        return (secret, previous)
+    return (secret,)
+
+
 async def rotate_endpoint_secret(endpoint_id: UUID, secret: str, overlap: timedelta) -> None:
-    """Replace the endpoint's secret; the one replaced keeps signing alongside for `overlap`
-    (not at all when it is zero)."""
+    """Replace the endpoint's secret; the one replaced keeps signing alongside for `overlap`."""
     now = utcnow()
     async with in_transaction() as conn:
         # Locked so that two rotations at once keep the secret that really was current.
@@ -113,30 +135,42 @@ async def rotate_endpoint_secret(endpoint_id: UUID, secret: str, overlap: timede
         )
         if endpoint is None:
             return
-        keep = overlap > timedelta(0)
+        previous, until = kept_after_rotation(endpoint.secret, overlap, now)
         await (
             WebhookEndpoint.filter(id=endpoint_id)
             .using_db(conn)
             .update(
-                secret=secret,
-                previous_secret=endpoint.secret if keep else None,
-                previous_secret_until=now + overlap if keep else None,
-                updated_at=now,
+                secret=secret, previous_secret=previous, previous_secret_until=until, updated_at=now
             )
         )
 
 
-def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> tuple[str, ...]:
-    """The secrets an endpoint's webhooks are signed with now: its own, and the one it replaced
-    while that one's overlap lasts."""
-    until = endpoint.previous_secret_until
-    if endpoint.previous_secret and until is not None and until > now:
-        return (endpoint.secret, endpoint.previous_secret)
-    return (endpoint.secret,)
-
-
-async def set_callback_secret(user_id: UUID, secret: str) -> None:
-    await User.filter(id=user_id).update(callback_secret=secret, updated_at=utcnow())
+async def rotate_callback_secret(user_id: UUID, secret: str, overlap: timedelta) -> None:
+    """Create or replace the account's callback secret; the one replaced keeps signing
+    alongside for `overlap`."""
+    now = utcnow()
+    async with in_transaction() as conn:
+        # Locked for the same reason as an endpoint's rotation.
+        user = (
+            await User.filter(id=user_id)
+            .using_db(conn)
+            .select_for_update()
+            .only("id", "callback_secret")
+            .first()
+        )
+        if user is None:
+            return
+        previous, until = kept_after_rotation(user.callback_secret, overlap, now)
+        await (
+            User.filter(id=user_id)
+            .using_db(conn)
+            .update(
+                callback_secret=secret,
+                previous_callback_secret=previous,
+                previous_callback_secret_until=until,
+                updated_at=now,
+            )
+        )
 
 
 # --- the outbox ----------------------------------------------------------------------------------
@@ -195,8 +229,8 @@ class Claimed:
     attempt: int
     lease: datetime
     endpoint_id: UUID | None
-    # What to sign with: the endpoint's secrets (the new one first, during a rotation's
-    # overlap), or the owner's callback secret.
+    # What to sign with: the endpoint's secrets, or the owner's callback secrets (the new one
+    # first, during a rotation's overlap).
     secrets: tuple[str, ...]
 
 
@@ -248,7 +282,8 @@ async def claim(delivery_id: UUID, lease: timedelta) -> Claimed | Refused | None
     """Hold a pending, due, unheld delivery for `lease`, counting the attempt; None when it is
     not one (sent already, not due yet, held by another sender, or deleted), Refused when it
     must not be sent (its endpoint is disabled, or there is no secret to sign with). An
-    endpoint's delivery goes to the endpoint's URL, signed with its secrets, as they are now."""
+    endpoint's delivery goes to the endpoint's URL, signed with its secrets, as they are now; a
+    callback_url's, signed with the owner's callback secrets as they are now."""
     now = utcnow()
     until = now + lease
     # Counted now, not when the attempt is recorded: an attempt whose sender is killed before
@@ -269,11 +304,20 @@ async def claim(delivery_id: UUID, lease: timedelta) -> Claimed | Refused | None
     if row["endpoint_id"] is not None:
         endpoint = await WebhookEndpoint.get_or_none(id=row["endpoint_id"])
         if endpoint is not None and endpoint.is_active:
-            url, secrets = endpoint.url, signing_secrets(endpoint, now)
+            url = endpoint.url
+            secrets = signing_secrets(
+                endpoint.secret, endpoint.previous_secret, endpoint.previous_secret_until, now
+            )
         refusal = ENDPOINT_DISABLED
     else:
         user = await User.get_or_none(id=row["owner_id"])
-        secrets = (user.callback_secret,) if user and user.callback_secret else ()
+        if user is not None:
+            secrets = signing_secrets(
+                user.callback_secret,
+                user.previous_callback_secret,
+                user.previous_callback_secret_until,
+                now,
+            )
         refusal = "the account has no callback secret to sign with"
     if not secrets:
         return Refused(id=delivery_id, lease=until, reason=refusal)

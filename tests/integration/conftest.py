@@ -8,7 +8,8 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,42 @@ def stack() -> Iterator[LocalStack]:
     finally:
         local.stop()
         asyncio.run(_drop_database(TEST_DB))
+
+
+@contextmanager
+def api_process(name: str, env: dict[str, str]) -> Iterator[LocalStack]:
+    """An API process of its own (no worker) with `env` over the test settings, sharing the
+    session stack's database; ready once /health/live answers, which needs no dependency."""
+    local = LocalStack(env, RUN_DIR / f"{name}-{uuid.uuid4().hex[:6]}")
+    try:
+        local.start_api()
+        deadline = time.monotonic() + 60
+        while True:
+            if local.processes["api"].poll() is not None:
+                raise RuntimeError(f"{name} exited; see {local.log_dir}")
+            try:
+                httpx.get(f"{local.base_url}/api/v1/health/live", timeout=2)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield local
+    finally:
+        local.stop()
+
+
+def sse_messages(lines: Iterable[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Server-sent events from a stream's lines, as each completes: (event name, JSON data)."""
+    name, data = "message", []
+    for line in lines:
+        if line.startswith("event: "):
+            name = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            data.append(line.removeprefix("data: "))
+        elif line == "" and data:
+            yield name, json.loads("\n".join(data))
+            name, data = "message", []
 
 
 @pytest.fixture

@@ -338,3 +338,13 @@ def test_page_numbers_are_bounded(client: httpx.Client, user: dict[str, str]) ->
         last = client.get(path, params={"page": MAX_PAGE}, headers=user)
         assert last.status_code == 200, last.text
         assert last.json()["items"] == []
+
+
+def test_deeply_nested_json_bodies_are_400(client: httpx.Client) -> None:
+    """JSON nested past what the parser recurses into is refused as unparsable, not a 500."""
+    body = '{"refresh_token": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = client.post(
+        "/auth/token-refresh", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_request"

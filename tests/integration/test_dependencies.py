@@ -14,7 +14,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -22,8 +21,8 @@ import pytest
 import redis
 
 from shared.ops.localstack import LocalStack, free_port
-from tests.conftest import RUN_DIR, TEST_ENV
-from tests.integration.conftest import PASSWORD
+from tests.conftest import TEST_ENV
+from tests.integration.conftest import PASSWORD, api_process
 
 # Each dependency answers within a second, or counts as down; the health report is refreshed
 # every half second, so recovery shows quickly.
@@ -40,25 +39,6 @@ QUICK = {
 }
 HEALTH_LIMIT = 60
 RECOVERY_S = 10
-
-
-@contextmanager
-def api_process(name: str, env: dict[str, str]) -> Iterator[LocalStack]:
-    local = LocalStack(QUICK | env, RUN_DIR / f"{name}-{uuid.uuid4().hex[:6]}")
-    try:
-        local.start_api()
-        deadline = time.monotonic() + 60
-        while True:
-            assert local.processes["api"].poll() is None, f"{name} exited; see {local.log_dir}"
-            try:
-                httpx.get(f"{local.base_url}/api/v1/health/live", timeout=2)
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, f"{name} did not start"
-                time.sleep(0.2)
-        yield local
-    finally:
-        local.stop()
 
 
 class OwnRedis:
@@ -227,7 +207,7 @@ def test_redis_going_away_costs_503s_not_hangs_and_the_api_recovers(
     stack: LocalStack, own_redis: OwnRedis
 ) -> None:
     with (
-        api_process("api-own-redis", {"VIGIL_REDIS_URL": own_redis.url}) as api,
+        api_process("api-own-redis", QUICK | {"VIGIL_REDIS_URL": own_redis.url}) as api,
         _client(api, "127.0.0.31") as client,
     ):
         bearer = _bearer(client)
@@ -270,7 +250,7 @@ def test_postgres_going_away_costs_503s_not_hangs_and_the_api_recovers(
 ) -> None:
     database_url = TEST_ENV["VIGIL_DATABASE_URL"].replace(":5432/", f":{postgres_line.port}/")
     with (
-        api_process("api-postgres-line", {"VIGIL_DATABASE_URL": database_url}) as api,
+        api_process("api-postgres-line", QUICK | {"VIGIL_DATABASE_URL": database_url}) as api,
         _client(api, "127.0.0.32") as client,
     ):
         bearer = _bearer(client)
@@ -311,7 +291,7 @@ def test_health_checks_have_a_budget_of_their_own(stack: LocalStack, own_redis: 
         "VIGIL_RATE_LIMIT_HEALTH_PER_MINUTE": str(HEALTH_LIMIT),
         "VIGIL_RATE_LIMIT_IP_PER_MINUTE": str(HEALTH_LIMIT),
     }
-    with api_process("api-health-limit", env) as api, _client(api, "127.0.0.33") as client:
+    with api_process("api-health-limit", QUICK | env) as api, _client(api, "127.0.0.33") as client:
         statuses = [client.get("/health/ready").status_code for _ in range(HEALTH_LIMIT)]
         assert 429 not in statuses
         refused = client.get("/health")

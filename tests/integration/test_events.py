@@ -14,7 +14,7 @@ import redis
 from api.jobs.events import MAX_STREAMS_PER_USER
 from shared.events import job_channel
 from shared.settings import get_settings
-from tests.integration.conftest import signup_and_signin, submit
+from tests.integration.conftest import signup_and_signin, sse_messages, submit
 from tests.media import BUS, PEDESTRIANS
 
 
@@ -27,15 +27,7 @@ def read_events(
         if response.status_code != 200:
             response.read()
             return response, events
-        name, data = "message", []
-        for line in response.iter_lines():
-            if line.startswith("event: "):
-                name = line.removeprefix("event: ")
-            elif line.startswith("data: "):
-                data.append(line.removeprefix("data: "))
-            elif line == "" and data:
-                events.append((name, json.loads("\n".join(data))))
-                name, data = "message", []
+        events.extend(sse_messages(response.iter_lines()))
     return response, events
 
 

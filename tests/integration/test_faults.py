@@ -66,10 +66,12 @@ def assert_survived(result: Result) -> None:
 
 
 def test_worker_killed_under_concurrent_jobs(harness: Harness) -> None:
-    result = harness.worker_killed(jobs=4, max_frames=20)
+    # Whole short videos: the kill, as soon as the first has five frames, lands mid-job.
+    result = harness.worker_killed(jobs=4, max_frames=45)
     assert_survived(result)
-    # The kill came mid-job, so at least one job was run again, over its own frames.
-    assert any("extra attempt" in note for note in result.notes), result.notes
+    # Every job the kill interrupted was run again, over its own frames.
+    assert result.interrupted >= 1, result
+    assert result.reruns >= result.interrupted, result
 
 
 def test_redis_restarted_mid_video(harness: Harness) -> None:

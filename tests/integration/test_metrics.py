@@ -17,8 +17,8 @@ from shared.contracts import ALL_QUEUES
 from shared.metrics import MetricsStore, StoreCollector
 from shared.ops.localstack import LocalStack, free_port
 from shared.settings import get_settings
-from tests.conftest import RUN_DIR, TEST_ENV
-from tests.integration.conftest import wait_for
+from tests.conftest import TEST_ENV
+from tests.integration.conftest import api_process, wait_for
 from tests.media import BUS, mp4_without_video
 
 STATUS_ROUTE = "/api/v1/jobs/{job_id}/status"
@@ -113,15 +113,10 @@ def test_metrics_cover_requests_jobs_queues_and_models(
 @pytest.fixture
 def guarded_api(stack: LocalStack) -> Iterator[LocalStack]:
     """A second API process, sharing the stack's worker, set up as a deployment is."""
-    api = LocalStack(
-        {"VIGIL_ENV": "prod", "VIGIL_METRICS_TOKEN": "scrape-me"}, RUN_DIR / "logs-metrics-token"
-    )
-    try:
-        api.start_api()
-        api.wait_ready()
+    with api_process(
+        "metrics-token", {"VIGIL_ENV": "prod", "VIGIL_METRICS_TOKEN": "scrape-me"}
+    ) as api:
         yield api
-    finally:
-        api.stop()
 
 
 def test_metrics_token_is_required_when_set(guarded_api: LocalStack) -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from shared.ops.localstack import LocalStack
-from tests.conftest import RUN_DIR
+from tests.integration.conftest import api_process
 
 
 def test_health_reports_every_dependency(client: httpx.Client) -> None:
@@ -37,18 +36,8 @@ def test_models_lists_what_workers_serve(client: httpx.Client, auth: dict[str, s
 
 @pytest.fixture
 def api_without_redis(stack: LocalStack) -> Iterator[str]:
-    broken = LocalStack({"VIGIL_REDIS_URL": "redis://127.0.0.1:1/0"}, RUN_DIR / "logs-broken")
-    broken.start_api()
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{broken.base_url}/openapi.json", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    with api_process("broken", {"VIGIL_REDIS_URL": "redis://127.0.0.1:1/0"}) as broken:
         yield broken.base_url
-    finally:
-        broken.stop()
 
 
 def test_health_is_503_naming_the_failed_check_when_redis_is_down(api_without_redis: str) -> None:

@@ -16,8 +16,7 @@ import pytest
 
 from shared.ops.localstack import LocalStack
 from tests.hostile_media import truncated_png
-from tests.integration.conftest import PASSWORD, db_fetch, uploads, wait_for
-from tests.integration.test_rate_limits import api_process
+from tests.integration.conftest import PASSWORD, api_process, db_fetch, uploads, wait_for
 from tests.media import CARS_MP4, PEDESTRIANS, box
 
 MB = 1024 * 1024

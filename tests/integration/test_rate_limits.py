@@ -20,8 +20,7 @@ import redis
 
 from api.ratelimit import window
 from shared.ops.localstack import LocalStack, free_port
-from tests.conftest import RUN_DIR
-from tests.integration.conftest import PASSWORD, db_fetch
+from tests.integration.conftest import PASSWORD, api_process, db_fetch
 
 LIMITED_REDIS = "redis://127.0.0.1:6379/12"
 ORIGIN = "https://app.example.com"
@@ -36,29 +35,6 @@ LIMITS = {
     "VIGIL_TRUSTED_PROXIES": '["127.0.0.1"]',
     "VIGIL_CORS_ORIGINS": f'["{ORIGIN}"]',
 }
-
-
-@contextmanager
-def api_process(name: str, env: dict[str, str]) -> Iterator[LocalStack]:
-    """An API alone (no worker): ready once it answers at all."""
-    local = LocalStack(env, RUN_DIR / name)
-    try:
-        local.start_api()
-        deadline = time.monotonic() + 60
-        while True:
-            if local.processes["api"].poll() is not None:
-                raise RuntimeError(f"{name} exited; see {local.log_dir}")
-            try:
-                # Needs neither Redis nor a worker (/health waits on both).
-                httpx.get(f"{local.base_url}/openapi.json", timeout=5)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        yield local
-    finally:
-        local.stop()
 
 
 @pytest.fixture(scope="module")

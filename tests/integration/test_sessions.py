@@ -18,8 +18,7 @@ from jose import jwt
 
 from shared.ops.localstack import LocalStack
 from tests.conftest import TEST_ENV
-from tests.integration.conftest import PASSWORD, db_fetch, submit
-from tests.integration.test_rate_limits import api_process
+from tests.integration.conftest import PASSWORD, api_process, db_fetch, sse_messages, submit
 from tests.media import PEDESTRIANS
 
 NEW_PASSWORD = "another-horse-battery"
@@ -78,16 +77,9 @@ class Stream:
             http.stream("GET", f"/jobs/{job_id}/events", headers=headers) as response,
         ):
             self.status = response.status_code
-            name, data = "message", []
-            for line in response.iter_lines():
-                if line.startswith("event: "):
-                    name = line.removeprefix("event: ")
-                elif line.startswith("data: "):
-                    data.append(line.removeprefix("data: "))
-                elif line == "" and data:
-                    self.events.append((name, json.loads("\n".join(data)), time.monotonic()))
-                    self.opened.set()
-                    name, data = "message", []
+            for name, payload in sse_messages(response.iter_lines()):
+                self.events.append((name, payload, time.monotonic()))
+                self.opened.set()
         self.opened.set()
 
 

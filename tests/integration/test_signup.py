@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,31 +16,17 @@ import pytest
 
 from shared.ops.localstack import REPO_ROOT, LocalStack
 from shared.settings import Settings
-from tests.conftest import RUN_DIR
-from tests.integration.conftest import PASSWORD, db_fetch
+from tests.integration.conftest import PASSWORD, api_process, db_fetch
 
 
 @contextmanager
 def api_with(name: str, env: dict[str, str]) -> Iterator[httpx.Client]:
     """An API alone (no worker) with `env` over the test settings, and a client for it."""
-    local = LocalStack(env, RUN_DIR / name)
-    try:
-        local.start_api()
-        deadline = time.monotonic() + 60
-        while True:
-            if local.processes["api"].poll() is not None:
-                raise RuntimeError(f"{name} exited; see {local.log_dir}")
-            try:
-                httpx.get(f"{local.base_url}/api/v1/models", timeout=5)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        with httpx.Client(base_url=f"{local.base_url}/api/v1", timeout=30) as client:
-            yield client
-    finally:
-        local.stop()
+    with (
+        api_process(name, env) as local,
+        httpx.Client(base_url=f"{local.base_url}/api/v1", timeout=30) as client,
+    ):
+        yield client
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from shared.ops.localstack import LocalStack
-from tests.conftest import RUN_DIR
+from tests.integration.conftest import api_process
 
 STATIC = "/static/swagger-ui"
 
@@ -72,16 +72,11 @@ def test_docs_load_nothing_from_outside(stack: LocalStack) -> None:
 @pytest.fixture(scope="module")
 def closed_api(stack: LocalStack) -> Iterator[LocalStack]:
     """An API as a deployment runs it with neither docs nor a metrics token."""
-    api = LocalStack(
+    with api_process(
+        "closed-api",
         {"VIGIL_ENV": "prod", "VIGIL_METRICS_TOKEN": "", "VIGIL_DOCS_ENABLED": "false"},
-        RUN_DIR / "logs-closed-api",
-    )
-    try:
-        api.start_api()
-        api.wait_ready()
+    ) as api:
         yield api
-    finally:
-        api.stop()
 
 
 def test_a_deployment_closes_docs_and_metrics(closed_api: LocalStack) -> None:

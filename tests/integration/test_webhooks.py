@@ -152,12 +152,13 @@ def _trickle(handler: BaseHTTPRequestHandler) -> None:
 def _outbox_row(
     client: httpx.Client,
     headers: dict[str, str],
-    endpoint: dict[str, Any],
+    endpoint: dict[str, Any] | None,
     url: str,
     attempts: int = 0,
 ) -> uuid.UUID:
-    """A pending delivery to `endpoint` written straight into the outbox, due, untouched and its
-    last lease (if any) over a minute ago: the sweeper sends it."""
+    """A pending delivery to `endpoint` (to the callback URL `url` when None) written straight
+    into the outbox, due, untouched and its last lease (if any) over a minute ago: the sweeper
+    sends it."""
     delivery_id = uuid.uuid4()
     db_fetch(
         "INSERT INTO webhook_deliveries (id, owner_id, endpoint_id, url, event_type, msg_id, "
@@ -167,7 +168,7 @@ def _outbox_row(
         "'1 minute' END, now() - interval '1 minute', now() - interval '1 minute')",
         delivery_id,
         uuid.UUID(client.get("/me", headers=headers).json()["id"]),
-        uuid.UUID(endpoint["id"]),
+        uuid.UUID(endpoint["id"]) if endpoint else None,
         url,
         f"msg_{uuid.uuid4().hex}",
         attempts,
@@ -464,19 +465,18 @@ def test_429_retry_after_is_honoured(
 def test_callback_urls_get_the_outcome_signed_with_the_callback_secret(
     client: httpx.Client, auth: dict[str, str], receiver: Callable[..., Receiver]
 ) -> None:
-    first = client.post("/webhooks/callback-secret", headers=auth)
-    assert first.status_code == 201
-    secret = client.post("/webhooks/callback-secret", headers=auth).json()["secret"]
-    assert secret != first.json()["secret"]
+    created = client.post("/webhooks/callback-secret", headers=auth)
+    assert created.status_code == 201
+    secret = created.json()["secret"]
     hook = receiver()
     job_id = _image_job(client, auth, callback_url=hook.url)
     (request,) = hook.wait_for(1)
+    # The first secret replaced none, so it signs alone.
+    assert len(request.headers["webhook-signature"].split(" ")) == 1
     payload = request.verified(secret)
     assert (payload["type"], payload["data"]["job_id"]) == ("job.completed", job_id)
     delivery = _job_delivery(client, auth, job_id)
     assert (delivery["endpoint_id"], delivery["url"]) == (None, hook.url)
-    with pytest.raises(WebhookVerificationError):
-        request.verified(first.json()["secret"])
 
     response = client.post(
         "/process/video",
@@ -1055,6 +1055,59 @@ def test_a_rotated_secret_keeps_signing_during_the_overlap_only(
     between = client.post(rotate, headers=auth).json()["secret"]
     newest = client.post(rotate, headers=auth).json()["secret"]
     _settled(client, auth, str(_outbox_row(client, auth, endpoint, hook.url)))
+    third = hook.wait_for(3)[2]
+    assert third.verified(newest) == third.verified(between)
+    for dropped in (new, old):
+        with pytest.raises(WebhookVerificationError):
+            third.verified(dropped)
+
+
+def test_a_rotated_callback_secret_keeps_signing_during_the_overlap_only(
+    client: httpx.Client, auth: dict[str, str], receiver: Callable[..., Receiver]
+) -> None:
+    """F-21: the account's callback secret rotates as an endpoint's secret does: callbacks carry
+    signatures by the new and the old secret during the overlap, then by the new only."""
+    rotate = "/webhooks/callback-secret"
+    old = client.post(rotate, headers=auth).json()["secret"]
+    new = client.post(rotate, headers=auth).json()["secret"]
+    assert new != old
+
+    # A real job's outcome verifies with either secret.
+    hook = receiver()
+    job_id = _image_job(client, auth, callback_url=hook.url)
+    delivery = _settled(client, auth, _job_delivery(client, auth, job_id)["id"])
+    assert (delivery["status"], delivery["endpoint_id"], delivery["url"]) == (
+        "succeeded",
+        None,
+        hook.url,
+    )
+    (during,) = hook.wait_for(1)
+    assert len(during.headers["webhook-signature"].split(" ")) == 2
+    assert during.verified(old) == during.verified(new)
+    assert during.verified(new)["data"]["job_id"] == job_id
+
+    user_id = uuid.UUID(client.get("/me", headers=auth).json()["id"])
+    (row,) = db_fetch(
+        "SELECT previous_callback_secret_until - now() AS left FROM users WHERE id = $1", user_id
+    )
+    overlap = get_settings().webhook_secret_overlap_s
+    assert overlap - 60 < row["left"].total_seconds() <= overlap
+    db_fetch(
+        "UPDATE users SET previous_callback_secret_until = now() - interval '1 second' "
+        "WHERE id = $1",
+        user_id,
+    )
+    _settled(client, auth, str(_outbox_row(client, auth, None, hook.url)))
+    after = hook.wait_for(2)[1]
+    assert len(after.headers["webhook-signature"].split(" ")) == 1
+    after.verified(new)
+    with pytest.raises(WebhookVerificationError):
+        after.verified(old)
+
+    # Only the secret replaced last keeps signing: rotating twice drops a leaked one at once.
+    between = client.post(rotate, headers=auth).json()["secret"]
+    newest = client.post(rotate, headers=auth).json()["secret"]
+    _settled(client, auth, str(_outbox_row(client, auth, None, hook.url)))
     third = hook.wait_for(3)[2]
     assert third.verified(newest) == third.verified(between)
     for dropped in (new, old):

@@ -1,14 +1,17 @@
-"""Our signatures verify with the Standard Webhooks reference library, and only untampered."""
+"""Our signatures verify with the Standard Webhooks reference library, and only untampered; after
+a rotation, the replaced secret signs too for the overlap only."""
 
 from __future__ import annotations
 
 import base64
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from shared.repositories.webhooks import kept_after_rotation, signing_secrets
 from shared.webhooks.signing import (
     SECRET_BYTES,
     USER_AGENT,
@@ -94,3 +97,19 @@ def test_the_body_is_the_same_whatever_the_key_order() -> None:
     assert body_bytes(PAYLOAD).decode() == (
         '{"data":{"a":"é"},"timestamp":"2024-05-01T12:00:00+00:00","type":"job.completed"}'
     )
+
+
+def test_a_rotation_keeps_only_the_replaced_secret_and_only_for_the_overlap() -> None:
+    """Endpoints and callback secrets alike: the secret replaced signs alongside the new one
+    while the overlap lasts; a zero overlap, or a first secret, keeps nothing."""
+    now = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    assert kept_after_rotation("whsec_old", hour, now) == ("whsec_old", now + hour)
+    assert kept_after_rotation("whsec_old", timedelta(0), now) == (None, None)
+    assert kept_after_rotation(None, hour, now) == (None, None)
+
+    previous, until = kept_after_rotation("whsec_old", hour, now)
+    assert signing_secrets("whsec_new", previous, until, now) == ("whsec_new", "whsec_old")
+    assert signing_secrets("whsec_new", previous, until, now + hour) == ("whsec_new",)
+    assert signing_secrets("whsec_new", None, None, now) == ("whsec_new",)
+    assert signing_secrets(None, None, None, now) == ()
