@@ -96,11 +96,13 @@ def stack_env(database_url: str, storage_dir: Path) -> dict[str, str]:
         # Absolute: the subprocesses resolve paths from their own working directory.
         "VIGIL_MODEL_DIR": str(model_path().parent),
         "VIGIL_MODEL_NAME": settings.model_name,
-        # Settings refuse placeholder secrets outside dev, Flower's included.
+        # Settings refuse placeholder secrets, and Flower's outside dev.
         "VIGIL_SECRET_KEY": "bench-secret-key-not-a-placeholder",
         "VIGIL_FLOWER_PASSWORD": "bench-flower-password-not-a-placeholder",
         # Long enough that a slow request still answers 200 rather than 202.
         "VIGIL_IMAGE_WAIT_S": "30",
+        # The benchmark signs up its own user.
+        "VIGIL_SIGNUP": "open",
     }
 
 

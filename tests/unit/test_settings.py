@@ -52,10 +52,11 @@ def test_an_unset_secret_key_and_env_are_refused(monkeypatch: pytest.MonkeyPatch
     assert Settings(_env_file=None).env == "prod"
 
 
-def test_placeholder_flower_passwords_are_refused_outside_dev() -> None:
-    with pytest.raises(ValidationError, match="VIGIL_FLOWER_PASSWORD"):
-        Settings(env="prod", secret_key=REAL_SECRET, flower_password="change-me")
-    assert Settings(env="dev", secret_key=REAL_SECRET, flower_password="change-me").env == "dev"
+def test_the_services_do_not_need_flowers_password() -> None:
+    """Only Flower checks it (the compose file requires one; `make run` generates one), so the
+    API and the workers start whatever it is."""
+    for password in ("", "change-me"):
+        assert Settings(env="prod", secret_key=REAL_SECRET, flower_password=password).env == "prod"
 
 
 @pytest.mark.parametrize("entry", ["*", "0.0.0.0/0", "::/0", "not-an-address", "10.0.0.0/33"])
