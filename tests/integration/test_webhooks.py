@@ -1017,6 +1017,60 @@ def test_redeliveries_are_rate_limited_per_endpoint(
     )
 
 
+def _overlap_ends_and_a_second_rotation_drops_the_oldest(
+    client: httpx.Client,
+    auth: dict[str, str],
+    hook: Receiver,
+    endpoint: dict[str, Any] | None,
+    secrets: tuple[str, str],
+) -> None:
+    """The rest of a rotation of `endpoint`'s secret (the callback secret when None), once a
+    delivery carried both `secrets` (old, new): the old one signs for the configured overlap,
+    then no more; and only the secret replaced last keeps signing, so rotating twice drops a
+    leaked one (say the current one) at once."""
+    old, new = secrets
+    if endpoint is None:
+        row_id = uuid.UUID(client.get("/me", headers=auth).json()["id"])
+        left_sql = "SELECT previous_callback_secret_until - now() AS left FROM users WHERE id = $1"
+        end_sql = (
+            "UPDATE users SET previous_callback_secret_until = now() - interval '1 second' "
+            "WHERE id = $1"
+        )
+        rotate = "/webhooks/callback-secret"
+    else:
+        row_id = uuid.UUID(endpoint["id"])
+        left_sql = (
+            "SELECT previous_secret_until - now() AS left FROM webhook_endpoints WHERE id = $1"
+        )
+        end_sql = (
+            "UPDATE webhook_endpoints SET previous_secret_until = now() - interval '1 second' "
+            "WHERE id = $1"
+        )
+        rotate = f"/webhooks/{endpoint['id']}/rotate-secret"
+    (found,) = db_fetch(left_sql, row_id)
+    overlap = get_settings().webhook_secret_overlap_s
+    assert overlap - 60 < found["left"].total_seconds() <= overlap
+    db_fetch(end_sql, row_id)
+    _settled(client, auth, str(_outbox_row(client, auth, endpoint, hook.url)))
+    after = hook.wait_for(2)[1]
+    assert len(after.headers["webhook-signature"].split(" ")) == 1
+    after.verified(new)
+    with pytest.raises(WebhookVerificationError):
+        after.verified(old)
+
+    rotate = (
+        f"/webhooks/{endpoint['id']}/rotate-secret" if endpoint else "/webhooks/callback-secret"
+    )
+    between = client.post(rotate, headers=auth).json()["secret"]
+    newest = client.post(rotate, headers=auth).json()["secret"]
+    _settled(client, auth, str(_outbox_row(client, auth, endpoint, hook.url)))
+    third = hook.wait_for(3)[2]
+    assert third.verified(newest) == third.verified(between)
+    for dropped in (new, old):
+        with pytest.raises(WebhookVerificationError):
+            third.verified(dropped)
+
+
 def test_a_rotated_secret_keeps_signing_during_the_overlap_only(
     client: httpx.Client, auth: dict[str, str], receiver: Callable[..., Receiver]
 ) -> None:
@@ -1031,35 +1085,7 @@ def test_a_rotated_secret_keeps_signing_during_the_overlap_only(
     assert len(during.headers["webhook-signature"].split(" ")) == 2
     assert during.verified(old) == during.verified(new)
 
-    (row,) = db_fetch(
-        "SELECT previous_secret_until - now() AS left FROM webhook_endpoints WHERE id = $1",
-        uuid.UUID(endpoint["id"]),
-    )
-    overlap = get_settings().webhook_secret_overlap_s
-    assert overlap - 60 < row["left"].total_seconds() <= overlap
-    db_fetch(
-        "UPDATE webhook_endpoints SET previous_secret_until = now() - interval '1 second' "
-        "WHERE id = $1",
-        uuid.UUID(endpoint["id"]),
-    )
-    _settled(client, auth, str(_outbox_row(client, auth, endpoint, hook.url)))
-    after = hook.wait_for(2)[1]
-    assert len(after.headers["webhook-signature"].split(" ")) == 1
-    after.verified(new)
-    with pytest.raises(WebhookVerificationError):
-        after.verified(old)
-
-    # Only the secret replaced last keeps signing: rotating twice drops a leaked one (say the
-    # current one, `new`) at once.
-    rotate = f"/webhooks/{endpoint['id']}/rotate-secret"
-    between = client.post(rotate, headers=auth).json()["secret"]
-    newest = client.post(rotate, headers=auth).json()["secret"]
-    _settled(client, auth, str(_outbox_row(client, auth, endpoint, hook.url)))
-    third = hook.wait_for(3)[2]
-    assert third.verified(newest) == third.verified(between)
-    for dropped in (new, old):
-        with pytest.raises(WebhookVerificationError):
-            third.verified(dropped)
+    _overlap_ends_and_a_second_rotation_drops_the_oldest(client, auth, hook, endpoint, (old, new))
 
 
 def test_a_rotated_callback_secret_keeps_signing_during_the_overlap_only(
@@ -1086,33 +1112,7 @@ def test_a_rotated_callback_secret_keeps_signing_during_the_overlap_only(
     assert during.verified(old) == during.verified(new)
     assert during.verified(new)["data"]["job_id"] == job_id
 
-    user_id = uuid.UUID(client.get("/me", headers=auth).json()["id"])
-    (row,) = db_fetch(
-        "SELECT previous_callback_secret_until - now() AS left FROM users WHERE id = $1", user_id
-    )
-    overlap = get_settings().webhook_secret_overlap_s
-    assert overlap - 60 < row["left"].total_seconds() <= overlap
-    db_fetch(
-        "UPDATE users SET previous_callback_secret_until = now() - interval '1 second' "
-        "WHERE id = $1",
-        user_id,
-    )
-    _settled(client, auth, str(_outbox_row(client, auth, None, hook.url)))
-    after = hook.wait_for(2)[1]
-    assert len(after.headers["webhook-signature"].split(" ")) == 1
-    after.verified(new)
-    with pytest.raises(WebhookVerificationError):
-        after.verified(old)
-
-    # Only the secret replaced last keeps signing: rotating twice drops a leaked one at once.
-    between = client.post(rotate, headers=auth).json()["secret"]
-    newest = client.post(rotate, headers=auth).json()["secret"]
-    _settled(client, auth, str(_outbox_row(client, auth, None, hook.url)))
-    third = hook.wait_for(3)[2]
-    assert third.verified(newest) == third.verified(between)
-    for dropped in (new, old):
-        with pytest.raises(WebhookVerificationError):
-            third.verified(dropped)
+    _overlap_ends_and_a_second_rotation_drops_the_oldest(client, auth, hook, None, (old, new))
 
 
 def test_a_job_s_deliveries_are_paged(
