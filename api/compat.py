@@ -5,11 +5,9 @@ ownership checks, rate limits and error shapes."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI
-from fastapi.routing import APIRoute, iter_route_contexts
 
+from api.routes import Operation, operations
 from shared.contracts import API_PREFIX
 
 COMPATIBILITY_TAG = "compatibility"
@@ -28,19 +26,18 @@ ALIASES: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _route(app: FastAPI, method: str, path: str) -> tuple[APIRoute, list[Any]]:
-    """The route at `path` and its dependencies, those of the routers it sits in included."""
-    for context in iter_route_contexts(app.routes):
-        route = context.original_route
-        if isinstance(route, APIRoute) and context.path == path and method in (route.methods or ()):
-            return route, list(context.dependencies)
+def _operation(app: FastAPI, method: str, path: str) -> Operation:
+    for operation in operations(app):
+        if (operation.method, operation.path) == (method, path):
+            return operation
     raise LookupError(f"no {method} {path} route to alias")
 
 
 def add_compatibility_routes(app: FastAPI) -> None:
     """Alias each route of ALIASES at its compatibility path; call once every router is in."""
     for method, target, path in ALIASES:
-        route, dependencies = _route(app, method, API_PREFIX + target)
+        operation = _operation(app, method, API_PREFIX + target)
+        route = operation.route
         app.add_api_route(
             path,
             route.endpoint,
@@ -48,7 +45,7 @@ def add_compatibility_routes(app: FastAPI) -> None:
             status_code=route.status_code,
             response_model=route.response_model,
             response_class=route.response_class,
-            dependencies=dependencies,
+            dependencies=operation.dependencies,
             responses=route.responses,
             openapi_extra=route.openapi_extra,
             summary=f"{route.summary or route.name} (compatibility route)",

@@ -12,12 +12,12 @@ import redis.exceptions
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import iter_route_contexts
 from kombu.exceptions import OperationalError as BrokerError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 from tortoise.exceptions import DBConnectionError
 
+from api.routes import operations
 from shared.errors import AppError
 
 logger = logging.getLogger(__name__)
@@ -93,12 +93,11 @@ def allowed_methods(app: FastAPI, path: str) -> set[str]:
     first route that matched the path, and GET /me and PATCH /me are two routes."""
     literal: set[str] = set()
     templated: set[str] = set()
-    for context in iter_route_contexts(app.routes):
-        route_path = context.path
-        if route_path == path:
-            literal |= set(context.methods or ())
-        elif route_path and compile_path(route_path)[0].fullmatch(path):
-            templated |= set(context.methods or ())
+    for operation in operations(app):
+        if operation.path == path:
+            literal.add(operation.method)
+        elif compile_path(operation.path)[0].fullmatch(path):
+            templated.add(operation.method)
     # /webhooks/callback-secret also fits /webhooks/{webhook_id}, but names a resource of its own.
     return literal or templated
 

@@ -16,8 +16,9 @@ from typing import Any, TypeVar
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ConfigDict
+
+from api.routes import Operation, operations
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -87,27 +88,17 @@ def _calls(dependant: Dependant) -> Iterator[Any]:
         yield from _calls(child)
 
 
-def route_errors(route: APIRoute, has_body: bool, has_params: bool) -> set[int]:
-    """The codes a route can answer besides its own `responses=`."""
-    codes = set(GLOBAL_ERRORS - set(getattr(route.endpoint, _EXEMPT, ())))
+def route_errors(operation: Operation, has_body: bool, has_params: bool) -> set[int]:
+    """The codes an operation can answer besides its route's own `responses=`."""
+    codes = set(GLOBAL_ERRORS - set(getattr(operation.route.endpoint, _EXEMPT, ())))
     if has_body:
         # 400: a body that cannot be parsed at all (not JSON, not UTF-8, a broken form).
         codes |= {400, 413, 422}
     if has_params:
         codes.add(422)
-    for call in _calls(route.dependant):
+    for call in _calls(operation.dependant):
         codes.update(getattr(call, _MARK, ()))
     return codes
-
-
-def _routes_by_operation(app: FastAPI) -> dict[tuple[str, str], APIRoute]:
-    routes: dict[tuple[str, str], APIRoute] = {}
-    for context in iter_route_contexts(app.routes):
-        route = context.original_route
-        if isinstance(route, APIRoute) and context.path:
-            for method in route.methods or ():
-                routes[(context.path, method.lower())] = route
-    return routes
 
 
 def _document(operation: dict[str, Any], codes: set[int]) -> None:
@@ -130,14 +121,14 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         description=app.description,
         routes=app.routes,
     )
-    routes = _routes_by_operation(app)
-    for path, operations in schema.get("paths", {}).items():
-        for method, operation in operations.items():
-            route = routes.get((path, method))
-            if route is None:
+    by_key = {(op.path, op.method.lower()): op for op in operations(app)}
+    for path, documented in schema.get("paths", {}).items():
+        for method, operation in documented.items():
+            found = by_key.get((path, method))
+            if found is None:
                 continue
             codes = route_errors(
-                route, "requestBody" in operation, bool(operation.get("parameters"))
+                found, "requestBody" in operation, bool(operation.get("parameters"))
             )
             _document(operation, codes)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
