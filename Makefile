@@ -10,7 +10,7 @@ VENV ?= $(VENV_ROOT)/venv-$(shell cat pyproject.toml sdk/pyproject.toml | sha256
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 
-.PHONY: help install run test lint format bench eval eval-anpr services system-packages docs chaos
+.PHONY: help install run test lint format bench bench-cameras eval eval-anpr services system-packages docs chaos
 
 help:
 	@echo "make install  create the virtualenv ($(VENV)) and system packages"
@@ -19,6 +19,7 @@ help:
 	@echo "make lint     ruff (lint + format check) and mypy"
 	@echo "make docs     build the manual (docs/, mkdocs.yml) into site/"
 	@echo "make bench    print our pipeline's speed next to a bare ultralytics loop"
+	@echo "make bench-cameras  live-camera goals (start, latency, stall, failover, capacity, leaks)"
 	@echo "make eval     measure detector accuracy on ../shared/datasets and media"
 	@echo "make eval-anpr  plate reading accuracy and latency on ../shared/datasets/plates-us-dev"
 	@echo "make chaos    restart Redis and Postgres, kill the worker, fill the storage under real jobs"
@@ -36,10 +37,25 @@ install: $(VENV)/.deps-installed system-packages
 	@# Re-pointed at this clone every time: the cached venv outlives any one checkout.
 	@$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e . -e ./sdk
 
+# The RTSP test camera (tests/fixtures/rtsp_server.py): ffmpeg cannot serve RTSP, GStreamer's
+# RTSP server can, and it runs on the system python3 because PyGObject is not in the venv.
+GST_PACKAGES := python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
+	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-tools
+# Every element the camera's pipelines use, so a partial install counts as missing.
+GST_CHECK := import gi; gi.require_version('Gst', '1.0'); gi.require_version('GstRtspServer', '1.0'); \
+	from gi.repository import Gst, GstRtspServer; Gst.init(None); \
+	missing = [e for e in ('filesrc', 'matroskademux', 'h264parse', 'appsink', 'appsrc', \
+	'openh264enc', 'rtph264pay') if Gst.ElementFactory.find(e) is None]; \
+	raise SystemExit(1 if missing else 0)
+
 system-packages:
 	@command -v ffprobe >/dev/null && command -v docker-compose >/dev/null || { \
 		echo "==> installing ffmpeg and docker-compose (apt)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg docker-compose >/dev/null; }
+	@/usr/bin/python3 -c "$(GST_CHECK)" >/dev/null 2>&1 || { \
+		echo "==> installing GStreamer's RTSP server for the test camera (apt)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $(GST_PACKAGES) >/dev/null; }
 
 # Tests need the local Postgres and Redis; start them if they are down.
 services:
@@ -68,6 +84,10 @@ format: install
 
 bench: install services
 	$(BIN)/python -m bench
+
+# Its own database, Redis db 10, RTSP test cameras, API and two camera runners: 2-3 minutes.
+bench-cameras: install services
+	$(BIN)/python -m bench.cameras
 
 eval: install
 	$(BIN)/python -m bench.eval

@@ -13,10 +13,11 @@ from shared.db.config import tortoise_config
 from shared.settings import Settings
 
 
-def redis_client(settings: Settings) -> aioredis.Redis:
+def redis_client(settings: Settings, url: str | None = None) -> aioredis.Redis:
+    """A client of VIGIL_REDIS_URL, or of `url`."""
     timeout_s = settings.redis_timeout_s
     return aioredis.Redis.from_url(
-        settings.redis_url,
+        url or settings.redis_url,
         socket_connect_timeout=timeout_s,
         socket_timeout=timeout_s,
         # One retry replaces a pooled connection that a Redis restart closed; redis-py's

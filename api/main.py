@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,20 +14,25 @@ from api import clients
 from api.api_keys.router import router as api_keys_router
 from api.auth.router import router as auth_router
 from api.body_limit import BodySizeLimitMiddleware
+from api.cameras.compat import router as cameras_compat_router
+from api.cameras.router import router as cameras_router
+from api.cameras.views import router as camera_views_router
 from api.compat import add_compatibility_routes
 from api.docs import install_docs
 from api.errors import install_error_handlers
+from api.events.router import router as events_router
 from api.health.router import router as health_router
 from api.jobs.router import router as jobs_router
 from api.metrics.router import router as metrics_router
 from api.metrics.service import ApiMetrics
 from api.models.router import router as models_router
-from api.observe import ObserveRequests
+from api.observe import ObserveRequests, RedactQueryTokens
 from api.openapi import install_openapi
 from api.ratelimit import IpRateLimitMiddleware
 from api.users.router import router as users_router
 from api.watchlist.router import router as watchlist_router
 from api.webhooks.router import router as webhooks_router
+from shared.configured import check_api_settings
 from shared.contracts import API_PREFIX
 from shared.logging import configure_logging
 from shared.settings import get_settings
@@ -36,15 +42,20 @@ from shared.settings import get_settings
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     app.state.redis = clients.redis_client(settings)
+    # The camera event bus, which may be another Redis (VIGIL_EVENTS_REDIS_URL).
+    app.state.events_redis = clients.redis_client(settings, settings.events_redis)
     config = clients.database_config(settings)
     async with RegisterTortoise(app, config=config, generate_schemas=False):
         yield
     await app.state.redis.aclose()
+    await app.state.events_redis.aclose()
     app.state.metrics.close()
 
 
 def create_app() -> FastAPI:
     configure_logging()
+    logging.getLogger("uvicorn.access").addFilter(RedactQueryTokens())
+    check_api_settings(get_settings())
     docs_enabled = get_settings().docs_enabled
     app = FastAPI(
         title="Vigil",
@@ -72,12 +83,16 @@ def create_app() -> FastAPI:
         jobs_router,
         watchlist_router,
         webhooks_router,
+        cameras_router,
+        camera_views_router,
+        events_router,
         health_router,
         models_router,
     ):
         api.include_router(router)
     app.include_router(api)
     add_compatibility_routes(app)
+    app.include_router(cameras_compat_router)
     install_openapi(app)
     app.include_router(metrics_router)
     app.state.metrics = ApiMetrics(get_settings().redis_url)
@@ -87,7 +102,7 @@ def create_app() -> FastAPI:
             CORSMiddleware,
             allow_origins=cors_origins,
             allow_credentials=False,
-            allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type"],
             expose_headers=["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining"],
         )

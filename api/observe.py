@@ -5,12 +5,15 @@ headers every answer carries (add_security_headers).
 
 Pure ASGI rather than BaseHTTPMiddleware, which would buffer streaming responses (the job
 event stream); a stream's line is written when it ends, its duration the stream's. The query
-string, headers and bodies are never logged: they can carry tokens, keys and passwords."""
+string, headers and bodies are never logged: they can carry tokens, keys and passwords. Where
+uvicorn's own access log is on (`make run`; the images turn it off), RedactQueryTokens keeps
+the camera view tokens of `<img>` URLs (`?token=`) out of it."""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from functools import lru_cache
 from typing import Any
@@ -25,6 +28,25 @@ from api.docs import STATIC_URL
 from api.metrics.service import UNMATCHED, ApiMetrics
 
 logger = logging.getLogger("vigil.access")
+
+# A `token` query parameter's value: a camera view token, a credential for its lifetime.
+_QUERY_TOKEN = re.compile(r"(?<=[?&]token=)[^&#\s\"]+")
+REDACTED = "[redacted]"
+
+
+def redact_query_tokens(text: str) -> str:
+    return _QUERY_TOKEN.sub(REDACTED, text)
+
+
+class RedactQueryTokens(logging.Filter):
+    """For uvicorn's access log, whose records carry the path with its query string."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_query_tokens(arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        return True
 
 
 @lru_cache(maxsize=4)

@@ -28,8 +28,8 @@ from bench.common import REPO_ROOT, percentile, quiet_ultralytics, read_image, s
 from shared.params import PlateLocalisation, PlatesParams
 from shared.plates import normalise_plate
 from worker.anpr.ocr import EASYOCR_FILES, easyocr_dir, easyocr_missing
-from worker.anpr.reader import PlateRead
-from worker.detectors.plugins.plates import PlateDetector
+from worker.anpr.reader import PlateRead, plate_reader
+from worker.detectors.registry import get_detector
 
 DATASET = REPO_ROOT.parent / "shared" / "datasets" / "plates-us-dev"
 REGION = "us"
@@ -113,15 +113,16 @@ def at_label(reads: list[PlateRead], box: tuple[float, float, float, float]) -> 
 
 
 def evaluate(engine: str, strategy: PlateLocalisation, samples: list[Sample]) -> Result:
-    detector = PlateDetector(PlatesParams.model_validate({"ocr_engine": engine, "region": REGION}))
+    params = PlatesParams.model_validate({"ocr_engine": engine, "region": REGION})
+    detector, reader = get_detector(params), plate_reader(params)
     result = Result(engine, strategy)
     warm = np.zeros((720, 1280, 3), dtype=np.uint8)
-    detector.read(warm, [], strategy)
+    reader.read(warm, [], strategy)
     for sample in samples:
         frame = read_image(sample.image)
         started = time.perf_counter()
         vehicles = [(d.x1, d.y1, d.x2, d.y2) for d in detector.detect(frame)]
-        reads = detector.read(frame, vehicles, strategy)
+        reads = reader.read(frame, vehicles, strategy)
         elapsed_ms = (time.perf_counter() - started) * 1000
         result.latencies_ms.append(elapsed_ms)
         if frame.shape[:2] == HD:

@@ -1,4 +1,4 @@
-"""Motion sanity figures for `make eval`: the `motion` detector and its timeline should find
+"""Motion sanity figures for `make eval`: the `motion` analyser's sensor and timeline should find
 motion in a crowd walking past and none in a still scene with sensor noise."""
 
 from __future__ import annotations
@@ -9,9 +9,8 @@ import numpy as np
 
 from bench.common import REPO_ROOT
 from shared.params import MotionParams
-from worker.analytics.motion import MotionTimeline
-from worker.detectors.plugins.motion import MotionDetector
-from worker.detectors.registry import get_detector
+from worker.engine.analysers.motion import MotionTimeline
+from worker.engine.analysers.motion_sensor import MotionSensor
 from worker.video.probe import probe_video
 from worker.video.reader import read_frames
 
@@ -45,14 +44,11 @@ def still_clip(frame: np.ndarray) -> Iterator[np.ndarray]:
 
 
 def clip_line(params: MotionParams, frames: Iterable[np.ndarray], fps: float) -> str:
-    detector = get_detector(params)
-    assert isinstance(detector, MotionDetector)
-    detector.reset()
+    sensor = MotionSensor(params)
     timeline = MotionTimeline(params)
     areas: list[float] = []
     for index, frame in enumerate(frames):
-        detector.detect(frame)
-        metrics = detector.frame_metrics()
+        metrics = sensor.measure(frame).metrics
         area = metrics["affected_area_percentage"]
         areas.append(area)
         timeline.update(index, index / fps, metrics["moving"], metrics["motion_intensity"], area)

@@ -14,7 +14,7 @@ import numpy as np
 
 from bench.common import REPO_ROOT, load_bare_model
 from shared.params import DETECTOR_PARAMS, JobParams, LineParams, ZoneParams
-from worker.services.analysis import VideoAnalysis
+from worker.engine.analysis import VideoAnalysis
 from worker.services.warmup import warm_up
 
 DEFAULT_VIDEO = (REPO_ROOT / "../shared/media/video/pedestrians_vtest.avi").resolve()

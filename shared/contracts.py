@@ -39,11 +39,16 @@ EVENT_JOB_COMPLETED = "job.completed"
 EVENT_JOB_FAILED = "job.failed"
 EVENT_JOB_PROGRESS = "job.progress"
 EVENT_WATCHLIST_MATCH = "plate.watchlist_match"
+# A camera's runner sends these as the camera comes online and as it goes offline.
+EVENT_CAMERA_ONLINE = "camera.online"
+EVENT_CAMERA_OFFLINE = "camera.offline"
 WEBHOOK_EVENT_TYPES = (
     EVENT_JOB_COMPLETED,
     EVENT_JOB_FAILED,
     EVENT_JOB_PROGRESS,
     EVENT_WATCHLIST_MATCH,
+    EVENT_CAMERA_ONLINE,
+    EVENT_CAMERA_OFFLINE,
 )
 
 COCO_CLASSES: tuple[str, ...] = (

@@ -22,6 +22,8 @@ SALT = b"vigil-key-derivation"
 class KeyPurpose(StrEnum):
     JWT_SIGNING = "vigil/jwt-signing/v1"
     API_KEY_HASHING = "vigil/api-key-hashing/v1"
+    CAMERA_CREDENTIALS = "vigil/camera-credentials/v1"
+    CAMERA_VIEW_TOKENS = "vigil/camera-view-tokens/v1"
 
 
 def hkdf_sha256(secret: bytes, info: bytes, length: int = KEY_BYTES, salt: bytes = SALT) -> bytes:

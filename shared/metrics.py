@@ -1,16 +1,24 @@
-"""Worker metrics kept in Redis and exported by the API's `/metrics`.
+"""Worker and camera runner metrics kept in Redis and exported by the API's `/metrics`.
 
 Jobs run in many Celery processes, possibly on many hosts, that come and go; a registry in each
 would need a scrape target per process and would lose its counts on every restart. Instead each
 process adds its counts to a few Redis hashes (one pipeline per event) and the API turns the
 hashes into Prometheus families at scrape time, so every worker adds up. Metrics never fail a
-job: a Redis error is logged and that count is lost."""
+job: a Redis error is logged and that count is lost.
+
+Camera runners write the same way, once per lease renewal: their cameras' gauges (fps)
+and their own load, each with the Unix time it was seen, and counters of what happened since
+the last write. Gauges not refreshed for STALE_S (a runner killed, a camera gone) are left out
+of the export."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -31,8 +39,12 @@ logger = logging.getLogger(__name__)
 PREFIX = "vigil:metrics"
 # Analysis speed in frames per second: a CPU worker does a few to a few dozen frames a second.
 FPS_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 50.0, 100.0)
+# Camera event latency, capture → XADD acknowledged, in seconds.
+LATENCY_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0)
 INF = "+Inf"
 SEPARATOR = "|"
+# Camera and runner gauges older than this are a runner's that died: not exported.
+STALE_S = 30.0
 
 JOBS = "jobs"
 FRAMES = "frames"
@@ -40,12 +52,33 @@ FPS_BUCKET_COUNTS = "fps_buckets"
 FPS_SUM = "fps_sum"
 MODEL_LOAD = "model_load"
 WEBHOOK_ATTEMPTS = "webhook_attempts"
-HASHES = (JOBS, FRAMES, FPS_BUCKET_COUNTS, FPS_SUM, MODEL_LOAD, WEBHOOK_ATTEMPTS)
+# Per camera `{uuid}|fps_in`, `{uuid}|fps_analysed` and `{uuid}|seen`; per runner
+# `{id}|cameras`, `{id}|capacity` and `{id}|seen`. (Cameras by state are the API's, read from
+# Postgres: vigil_cameras.)
+CAMERAS = "cameras"
+RUNNERS = "runners"
+# `{uuid}|reconnects`, `{uuid}|stalls`.
+CAMERA_COUNTS = "camera_counts"
+EVENTS_PUBLISHED = "events_published"
+EVENTS_DROPPED = "events_dropped"
+EVENTS_FENCED = "events_fenced"
+LATENCY_BUCKET_COUNTS = "event_latency_buckets"
+LATENCY_SUM = "event_latency_sum"
+HASHES = (
+    JOBS, FRAMES, FPS_BUCKET_COUNTS, FPS_SUM, MODEL_LOAD, WEBHOOK_ATTEMPTS,
+    CAMERAS, RUNNERS, CAMERA_COUNTS, EVENTS_PUBLISHED, EVENTS_DROPPED, EVENTS_FENCED,
+    LATENCY_BUCKET_COUNTS, LATENCY_SUM,
+)  # fmt: skip
+ALL = "all"
 
 
 def fps_bucket(fps: float) -> str:
     """The upper bound of the histogram bucket `fps` falls in (stored non-cumulative)."""
     return next((str(bound) for bound in FPS_BUCKETS if fps <= bound), INF)
+
+
+def latency_bucket(seconds: float) -> str:
+    return next((str(bound) for bound in LATENCY_BUCKETS if seconds <= bound), INF)
 
 
 @dataclass(frozen=True)
@@ -54,6 +87,31 @@ class Snapshot:
 
     hashes: dict[str, dict[str, float]]
     queue_depth: dict[str, int]
+    taken_at: float = dataclasses.field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class CameraGauges:
+    camera_uuid: str
+    fps_in: float
+    fps_analysed: float
+
+
+@dataclass(frozen=True)
+class RunnerReport:
+    """What a camera runner writes at each renewal: gauges as they are now, counts since the
+    previous report."""
+
+    runner_id: str
+    capacity: int
+    cameras: Sequence[CameraGauges]
+    reconnects: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    stalls: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    published: Mapping[str, int] = dataclasses.field(default_factory=Counter)
+    dropped: int = 0
+    fenced: int = 0
+    latency_buckets: Mapping[str, int] = dataclasses.field(default_factory=Counter)
+    latency_sum_s: float = 0.0
 
 
 class MetricsStore:
@@ -95,6 +153,60 @@ class MetricsStore:
             "webhook attempt", lambda pipe: pipe.hincrby(self.key(WEBHOOK_ATTEMPTS), outcome, 1)
         )
 
+    def record_runner(self, report: RunnerReport) -> None:
+        now = time.time()
+
+        def fill(pipe: redis.client.Pipeline) -> None:
+            gauges: dict[str, float] = {}
+            for camera in report.cameras:
+                prefix = f"{camera.camera_uuid}{SEPARATOR}"
+                gauges |= {
+                    f"{prefix}fps_in": camera.fps_in,
+                    f"{prefix}fps_analysed": camera.fps_analysed,
+                    f"{prefix}seen": now,
+                }
+            prefix = f"{report.runner_id}{SEPARATOR}"
+            runner = {
+                f"{prefix}cameras": len(report.cameras),
+                f"{prefix}capacity": report.capacity,
+                f"{prefix}seen": now,
+            }
+            for key, values in ((CAMERAS, gauges), (RUNNERS, runner)):
+                for name, value in values.items():
+                    pipe.hset(self.key(key), name, value)
+            for name, counts in (("reconnects", report.reconnects), ("stalls", report.stalls)):
+                for camera_uuid, count in counts.items():
+                    pipe.hincrby(self.key(CAMERA_COUNTS), f"{camera_uuid}{SEPARATOR}{name}", count)
+            for event_type, count in report.published.items():
+                pipe.hincrby(self.key(EVENTS_PUBLISHED), event_type, count)
+            if report.dropped:
+                pipe.hincrby(self.key(EVENTS_DROPPED), ALL, report.dropped)
+            if report.fenced:
+                pipe.hincrby(self.key(EVENTS_FENCED), ALL, report.fenced)
+            for bound, count in report.latency_buckets.items():
+                pipe.hincrby(self.key(LATENCY_BUCKET_COUNTS), bound, count)
+            if report.latency_sum_s:
+                pipe.hincrbyfloat(self.key(LATENCY_SUM), ALL, report.latency_sum_s)
+
+        self._write("camera runner", fill)
+
+    def forget_cameras(self, camera_uuids: Iterable[str], runner_id: str | None = None) -> None:
+        """Gauges of cameras a runner stopped (and of the runner itself, when it stops)."""
+        fields = [
+            f"{camera_uuid}{SEPARATOR}{name}"
+            for camera_uuid in camera_uuids
+            for name in ("fps_in", "fps_analysed", "seen")
+        ]
+
+        def fill(pipe: redis.client.Pipeline) -> None:
+            if fields:
+                pipe.hdel(self.key(CAMERAS), *fields)
+            if runner_id is not None:
+                names = ("cameras", "capacity", "seen")
+                pipe.hdel(self.key(RUNNERS), *(f"{runner_id}{SEPARATOR}{n}" for n in names))
+
+        self._write("camera runner", fill)
+
     def read(self, queues: Sequence[str]) -> Snapshot:
         """The stored metrics and each queue's length; raises RedisError when Redis is down."""
         with self.client.pipeline(transaction=False) as pipe:
@@ -113,6 +225,83 @@ class MetricsStore:
 
 def _split(field: str) -> list[str]:
     return field.split(SEPARATOR, 1)
+
+
+def _cumulative(bounds: Sequence[float], by_bound: Mapping[str, float]) -> list[tuple[str, float]]:
+    """Prometheus buckets (cumulative, +Inf last) from counts stored per bucket."""
+    cumulative, buckets = 0.0, []
+    for bound in map(str, bounds):
+        cumulative += by_bound.get(bound, 0.0)
+        buckets.append((bound, cumulative))
+    buckets.append((INF, sum(by_bound.values())))
+    return buckets
+
+
+def _live(by_field: Mapping[str, float], now: float) -> dict[str, dict[str, float]]:
+    """`{id}|{name}` fields grouped by id, for the ids seen within STALE_S."""
+    grouped: dict[str, dict[str, float]] = {}
+    for name, value in by_field.items():
+        owner, _, key = name.partition(SEPARATOR)
+        grouped.setdefault(owner, {})[key] = value
+    return {
+        owner: values
+        for owner, values in grouped.items()
+        if now - values.get("seen", float("-inf")) <= STALE_S
+    }
+
+
+def camera_families(snapshot: Snapshot) -> list[Metric]:
+    """The camera runners' families."""
+    hashes = snapshot.hashes
+    cameras = _live(hashes.get(CAMERAS, {}), snapshot.taken_at)
+    fps = GaugeMetricFamily(
+        "vigil_camera_fps",
+        "Frames per second of each running camera: arriving (in) and analysed.",
+        labels=["camera", "kind"],
+    )
+    for camera_uuid, values in sorted(cameras.items()):
+        fps.add_metric([camera_uuid, "in"], values.get("fps_in", 0.0))
+        fps.add_metric([camera_uuid, "analysed"], values.get("fps_analysed", 0.0))
+    counters = {
+        name: CounterMetricFamily(
+            f"vigil_camera_{name}", f"Capture {name} of each camera.", labels=["camera"]
+        )
+        for name in ("reconnects", "stalls")
+    }
+    for name, value in sorted(hashes.get(CAMERA_COUNTS, {}).items()):
+        camera_uuid, kind = _split(name)
+        if kind in counters:
+            counters[kind].add_metric([camera_uuid], value)
+    latency = HistogramMetricFamily(
+        "vigil_camera_event_latency_seconds",
+        "Camera events from the frame's capture to the stream's acknowledgement.",
+    )
+    by_bound = hashes.get(LATENCY_BUCKET_COUNTS, {})
+    latency.add_metric(
+        [], _cumulative(LATENCY_BUCKETS, by_bound), hashes.get(LATENCY_SUM, {}).get(ALL, 0.0)
+    )
+    published = CounterMetricFamily(
+        "vigil_events_published", "Camera events published on the stream.", labels=["type"]
+    )
+    for event_type, value in sorted(hashes.get(EVENTS_PUBLISHED, {}).items()):
+        published.add_metric([event_type], value)
+    dropped = CounterMetricFamily(
+        "vigil_events_dropped",
+        "Camera events dropped because the stream's Redis was unreachable for too long.",
+        value=hashes.get(EVENTS_DROPPED, {}).get(ALL, 0.0),
+    )
+    fenced = CounterMetricFamily(
+        "vigil_events_fenced",
+        "Camera events not published because their camera had changed hands meanwhile.",
+        value=hashes.get(EVENTS_FENCED, {}).get(ALL, 0.0),
+    )
+    load = GaugeMetricFamily(
+        "vigil_runner_load_ratio", "Cameras each runner holds over its capacity.", labels=["runner"]
+    )
+    for runner_id, values in sorted(_live(hashes.get(RUNNERS, {}), snapshot.taken_at).items()):
+        capacity = values.get("capacity", 0.0)
+        load.add_metric([runner_id], values.get("cameras", 0.0) / capacity if capacity else 0.0)
+    return [fps, *counters.values(), latency, published, dropped, fenced, load]
 
 
 def families(snapshot: Snapshot) -> list[Metric]:
@@ -134,12 +323,9 @@ def families(snapshot: Snapshot) -> list[Metric]:
         kind, bound = _split(field)
         counts.setdefault(kind, {})[bound] = value
     for kind, by_bound in sorted(counts.items()):
-        cumulative, buckets = 0.0, []
-        for bound in map(str, FPS_BUCKETS):
-            cumulative += by_bound.get(bound, 0.0)
-            buckets.append((bound, cumulative))
-        buckets.append((INF, sum(by_bound.values())))
-        fps.add_metric([kind], buckets, hashes.get(FPS_SUM, {}).get(kind, 0.0))
+        fps.add_metric(
+            [kind], _cumulative(FPS_BUCKETS, by_bound), hashes.get(FPS_SUM, {}).get(kind, 0.0)
+        )
     model_load = GaugeMetricFamily(
         "vigil_model_load_seconds", "Seconds the last load of a model took.", labels=["model"]
     )
@@ -155,7 +341,7 @@ def families(snapshot: Snapshot) -> list[Metric]:
     )
     for queue, length in snapshot.queue_depth.items():
         depth.add_metric([queue], length)
-    return [jobs, frames, fps, model_load, webhooks, depth]
+    return [jobs, frames, fps, model_load, webhooks, depth, *camera_families(snapshot)]
 
 
 class StoreCollector(Collector):

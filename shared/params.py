@@ -5,7 +5,9 @@ plugins in worker/detectors/plugins/ take their config class from here."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import operator
+from functools import reduce
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, cast
 
 from pydantic import (
     AfterValidator,
@@ -13,11 +15,17 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from shared.contracts import COCO_CLASSES
+from shared.plates import DEFAULT_PLATE_FORMATS, PlateFormats, configured_formats
+
+# The validation context's key for the plate regions a job may name: the server's, which
+# `validation_context` gives; the built-in ones when validation is given no context.
+PLATE_REGIONS = "plate_regions"
 
 # The vehicle types the `vehicles` detector reports (COCO names).
 VEHICLE_TYPES: tuple[str, ...] = ("car", "truck", "motorcycle", "bus", "bicycle")
@@ -151,6 +159,12 @@ class VehiclesParams(_BoxDetectorParams):
         return _known(value, VEHICLE_TYPES, "vehicle types")
 
 
+def validation_context(plate_formats: PlateFormats | None) -> dict[str, Any]:
+    """What validates params against a server's plate formats (VIGIL_PLATE_FORMATS; None for
+    the built-in ones): `JobParams.model_validate(data, context=validation_context(...))`."""
+    return {PLATE_REGIONS: tuple(configured_formats(plate_formats))}
+
+
 PlateLocalisation = Literal["frame_text", "vehicle_text", "combined", "plate_model", "haar"]
 
 
@@ -193,40 +207,46 @@ class PlatesParams(DetectorParams):
 
     @field_validator("region")
     @classmethod
-    def _known_region(cls, value: str | None) -> str | None:
-        # Imported here: the settings module imports this one.
-        from shared.settings import get_settings
-
+    def _known_region(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
         region = value.lower()
-        known = get_settings().plate_formats
+        known = (info.context or {}).get(PLATE_REGIONS, tuple(DEFAULT_PLATE_FORMATS))
         if region not in known:
             raise ValueError(f"unknown plate region {value!r} (known: {', '.join(known)})")
         return region
 
 
-AnyDetectorParams = Annotated[
-    ObjectsParams | PeopleParams | FacesParams | MotionParams | VehiclesParams | PlatesParams,
-    Field(discriminator="kind"),
-]
-DetectorParamsClass = (
-    type[ObjectsParams]
-    | type[PeopleParams]
-    | type[FacesParams]
-    | type[MotionParams]
-    | type[VehiclesParams]
-    | type[PlatesParams]
-)
-DETECTOR_PARAMS: dict[str, DetectorParamsClass] = {
-    "objects": ObjectsParams,
-    "people": PeopleParams,
-    "faces": FacesParams,
-    "motion": MotionParams,
-    "vehicles": VehiclesParams,
-    "plates": PlatesParams,
-}
+class DetectorParamsClass(Protocol):
+    """A detector's parameter class: its `kind` has a default, so it builds with none."""
+
+    def __call__(self) -> DetectorParams: ...
+
+    def model_json_schema(self) -> dict[str, Any]: ...
+
+
+def _detector_params() -> dict[str, DetectorParamsClass]:
+    """Every DetectorParams class above whose `kind` has a default, by kind, in the order they
+    are defined: the order GET /models lists them and warm-up loads them."""
+    found: dict[str, DetectorParamsClass] = {}
+    for value in list(globals().values()):
+        if isinstance(value, type) and issubclass(value, DetectorParams):
+            kind = value.model_fields["kind"].default
+            if isinstance(kind, str):
+                found[kind] = cast(DetectorParamsClass, value)
+    return found
+
+
+# Adding a detector's parameter class above is all this module needs.
+DETECTOR_PARAMS = _detector_params()
 DETECTOR_KINDS: tuple[str, ...] = tuple(DETECTOR_PARAMS)
+if TYPE_CHECKING:
+    AnyDetectorParams = DetectorParams
+else:
+    # Told apart by `kind`, so that a 422 names the fields of the detector asked for.
+    AnyDetectorParams = Annotated[
+        reduce(operator.or_, DETECTOR_PARAMS.values()), Field(discriminator="kind")
+    ]
 
 
 class TrackingParams(_Frozen):

@@ -94,6 +94,11 @@ def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(pattern) for pattern in patterns)
 
 
+def configured_formats(formats: PlateFormats | None) -> PlateFormats:
+    """The operator's formats (VIGIL_PLATE_FORMATS), or the built-in ones where none are set."""
+    return DEFAULT_PLATE_FORMATS if formats is None else formats
+
+
 def check_formats(formats: PlateFormats) -> None:
     """Raise ValueError naming the first region whose pattern does not compile."""
     for region, patterns in formats.items():

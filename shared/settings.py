@@ -1,4 +1,8 @@
-"""All configuration, from the environment or `.env` (every setting is in `.env.example`)."""
+"""All configuration, from the environment or `.env` (every setting is in `.env.example`).
+
+A leaf: this module imports nothing of the project, so any module may read the settings. What
+only the domain can judge (plate formats, detector names, webhook allow-lists) each process
+checks as it starts, through shared/configured.py."""
 
 from __future__ import annotations
 
@@ -10,10 +14,6 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from shared.params import DETECTOR_KINDS
-from shared.plates import DEFAULT_PLATE_FORMATS, check_formats
-from shared.webhooks.destinations import DEFAULT_PUBLIC_PORTS, check_allow_list, parse_ports
 
 PLACEHOLDER_SECRETS = frozenset(
     {"change-me", "changeme", "secret", "password", "default", "vigil", "test", "example", ""}
@@ -85,10 +85,8 @@ class Settings(BaseSettings):
     # `auto`: easyocr where its weights are in VIGIL_MODEL_DIR/easyocr, rapidocr otherwise.
     ocr_engine: Literal["auto", "rapidocr", "easyocr"] = "auto"
     # Regular expressions over normalised plate text, per region, tried in this order when a
-    # job names no region.
-    plate_formats: dict[str, list[str]] = Field(
-        default_factory=lambda: {k: list(v) for k, v in DEFAULT_PLATE_FORMATS.items()}
-    )
+    # job names no region; unset: the built-in `uk`, `in`, `eu` and `us` formats.
+    plate_formats: dict[str, list[str]] | None = None
     # The region a job's `plates` detector reads with when it names none; empty: any format.
     plate_region: str | None = None
 
@@ -152,9 +150,9 @@ class Settings(BaseSettings):
 
     # Processes per analysis worker; each loads its own models.
     worker_concurrency: int = Field(default=1, ge=1)
-    # Detectors each worker process builds (and so loads the models of) as it starts; an
-    # empty list loads everything lazily on the first job that needs it.
-    warmup_detectors: list[str] = Field(default_factory=lambda: list(DETECTOR_KINDS))
+    # Detectors each worker process builds (and so loads the models of) as it starts; unset:
+    # every detector; an empty list loads everything lazily on the first job that needs it.
+    warmup_detectors: list[str] | None = None
     # How long annotated JPEG/MP4 output is kept before the sweeper deletes it.
     annotated_retention_hours: float = Field(default=72.0, gt=0)
     # The address `make run` serves the API on.
@@ -236,8 +234,9 @@ class Settings(BaseSettings):
     # required, so opening a network for one receiver does not open every service in it.
     webhook_allowed_networks: list[str] = Field(default_factory=list)
     # The ports webhooks may use towards public addresses (`80,443,8000-8999`): the sender must
-    # not be a POST proxy, with read-back, to any service on the internet.
-    webhook_public_ports: str = DEFAULT_PUBLIC_PORTS
+    # not be a POST proxy, with read-back, to any service on the internet. Web ports only by
+    # default: a receiver is a web server.
+    webhook_public_ports: str = "80,443,8080,8443"
     # The whole of one attempt (connect, send, answer), whatever the per-phase timeout: a
     # receiver answering just in time must not hold a sender for long.
     webhook_deadline_s: float = Field(default=15.0, gt=0)
@@ -254,31 +253,74 @@ class Settings(BaseSettings):
     # Processes of the webhook worker.
     webhook_concurrency: int = Field(default=4, ge=1)
 
-    @field_validator("plate_region", "metrics_token", "signup", mode="before")
+    # Cameras one user may register (more answer 409).
+    max_cameras_per_user: int = Field(default=16, ge=1)
+    # Key (32 bytes, base64) that encrypts camera credentials at rest (AES-GCM). Unset, a key
+    # derived from VIGIL_SECRET_KEY is used; set it to rotate VIGIL_SECRET_KEY without losing
+    # the cameras' passwords.
+    camera_secrets_key: SecretStr | None = None
+    # Networks (CIDR) camera URLs may point at although loopback, link-local, multicast or
+    # unspecified; private (LAN) addresses are always allowed, because that is where cameras are.
+    camera_allowed_networks: list[str] = Field(default_factory=list)
+    # Folder whose videos may be registered as `file://` cameras (played in a loop: demos);
+    # unset, file cameras are refused.
+    camera_file_root: Path | None = None
+    # The most analysed frames per second a camera may ask for; higher asks are capped, with a
+    # warning in the answer.
+    camera_max_detect_fps: float = Field(default=10.0, gt=0, le=60)
+    # Seconds to wait for a camera's stream to open: above its keyframe interval, or the first
+    # picture never comes.
+    camera_open_timeout_s: float = Field(default=10.0, gt=0)
+    # Seconds a read from an open camera may block before the capture gives up on it.
+    camera_read_timeout_s: float = Field(default=3.0, gt=0)
+    # A runner holds each camera for this long per renewal; when a runner dies, another takes
+    # its cameras over after at most this long.
+    camera_lease_s: float = Field(default=6.0, gt=0)
+    # How often a runner renews its leases and writes each camera's figures.
+    camera_renew_interval_s: float = Field(default=2.0, gt=0)
+    # Cameras one runner process analyses at most (its capacity).
+    runner_max_cameras: int = Field(default=8, ge=1)
+    # Redis for camera events (`redis://…`); unset, VIGIL_REDIS_URL. Point it at an existing
+    # Redis that your consumers read.
+    events_redis_url: str | None = None
+    # The Redis Stream camera events are appended to.
+    events_stream: str = Field(default="stream:events", min_length=1, max_length=200)
+    # Approximate length the stream is trimmed to (XADD MAXLEN ~): the oldest events go first.
+    events_maxlen: int = Field(default=100_000, ge=100)
+    # Also write each event's JSON into a `data` field, for consumers that read it there (the
+    # camera-analytics API's publishing example); `payload` carries the same JSON either way.
+    events_data_field: bool = True
+    # Events a runner keeps while Redis is unreachable; beyond this the oldest are dropped
+    # (and counted), so analysis never waits on the bus.
+    events_buffer_max: int = Field(default=10_000, ge=1)
+    # Lifetime of the signed URLs that let an <img> show a camera's snapshot or MJPEG stream.
+    camera_view_token_ttl_s: int = Field(default=60, gt=0, le=3600)
+
+    @field_validator(
+        "plate_region",
+        "metrics_token",
+        "signup",
+        "camera_secrets_key",
+        "camera_file_root",
+        "events_redis_url",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("webhook_allowed_networks")
-    @classmethod
-    def _check_webhook_allowed_networks(cls, entries: list[str]) -> list[str]:
-        check_allow_list(entries)
-        return entries
-
-    @field_validator("webhook_public_ports")
-    @classmethod
-    def _check_webhook_public_ports(cls, spec: str) -> str:
-        try:
-            parse_ports(spec)
-        except ValueError as exc:
-            raise ValueError(f"VIGIL_WEBHOOK_PUBLIC_PORTS: {exc}") from exc
-        return spec
 
     @field_validator("trusted_proxies")
     @classmethod
     def _check_trusted_proxies(cls, entries: list[str]) -> list[str]:
         for entry in entries:
             check_trusted_proxy(entry)
+        return entries
+
+    @field_validator("camera_allowed_networks")
+    @classmethod
+    def _check_camera_allowed_networks(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            check_camera_network(entry)
         return entries
 
     @model_validator(mode="after")
@@ -294,18 +336,6 @@ class Settings(BaseSettings):
         if self.broker_visibility_timeout_s <= self.video_time_limit_s:
             raise ValueError(
                 "VIGIL_BROKER_VISIBILITY_TIMEOUT_S must exceed VIGIL_VIDEO_TIME_LIMIT_S"
-            )
-        unknown = sorted(set(self.warmup_detectors) - set(DETECTOR_KINDS))
-        if unknown:
-            raise ValueError(
-                f"VIGIL_WARMUP_DETECTORS names unknown detectors: {', '.join(unknown)} "
-                f"(known: {', '.join(DETECTOR_KINDS)})"
-            )
-        check_formats(self.plate_formats)
-        if self.plate_region is not None and self.plate_region not in self.plate_formats:
-            raise ValueError(
-                f"VIGIL_PLATE_REGION {self.plate_region!r} is not a region of VIGIL_PLATE_FORMATS "
-                f"({', '.join(self.plate_formats)})"
             )
         if self.stale_after_s <= self.progress_interval_s * 5:
             raise ValueError("VIGIL_STALE_AFTER_S must be well above VIGIL_PROGRESS_INTERVAL_S")
@@ -324,6 +354,10 @@ class Settings(BaseSettings):
     @property
     def uploads_dir(self) -> Path:
         return self.storage_dir / "uploads"
+
+    @property
+    def events_redis(self) -> str:
+        return self.events_redis_url or self.redis_url
 
     @property
     def model_path(self) -> Path:
@@ -361,6 +395,17 @@ def check_trusted_proxy(entry: str) -> None:
             f"VIGIL_TRUSTED_PROXIES: {entry!r} would let any client choose its own address; "
             "list the proxies' addresses"
         )
+
+
+def check_camera_network(entry: str) -> None:
+    """One VIGIL_CAMERA_ALLOWED_NETWORKS entry: an address or a CIDR network (host bits clear)."""
+    try:
+        ipaddress.ip_network(entry.strip())
+    except ValueError as exc:
+        raise ValueError(
+            f"VIGIL_CAMERA_ALLOWED_NETWORKS: {entry!r} is not a CIDR network (such as "
+            f"192.0.2.0/24 or fd00::/8, host bits clear) ({exc})"
+        ) from exc
 
 
 @lru_cache

@@ -38,6 +38,9 @@ TEST_ENV = {
     # Webhook receivers in the tests listen on loopback, which the SSRF guard refuses otherwise:
     # on ephemeral ports, or on 9 (discard, where nothing listens) for endpoints never reached.
     "VIGIL_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8:9,1024-65535"]',
+    # The test camera (tests/fixtures/) serves RTSP on loopback, which camera URLs may not
+    # point at otherwise; the camera API tests start an API without it to see the refusal.
+    "VIGIL_CAMERA_ALLOWED_NETWORKS": '["127.0.0.0/8"]',
     # The sender in the tests has two processes: one endpoint must leave the other free.
     "VIGIL_WEBHOOK_ENDPOINT_CONCURRENCY": "1",
     "VIGIL_WEBHOOK_TIMEOUT_S": "2",
@@ -55,3 +58,6 @@ TEST_ENV = {
     "VIGIL_RATE_LIMIT_SIGNIN_FAILURES_PER_NETWORK_PER_HOUR": "1000000",
 }
 os.environ.update(TEST_ENV)
+
+# The RTSP test camera (a real GStreamer server on loopback) for every test that needs one.
+pytest_plugins = ["tests.fixtures.rtsp_camera"]

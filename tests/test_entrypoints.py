@@ -59,6 +59,37 @@ def test_services_refuse_to_start_without_a_real_secret(
     assert DATABASE_PASSWORD not in output
 
 
+@pytest.mark.parametrize(
+    ("service", "variable", "value"),
+    [
+        ("api", "VIGIL_PLATE_FORMATS", '{"uk": ["[A-Z"]}'),
+        ("worker", "VIGIL_PLATE_FORMATS", '{"uk": ["[A-Z"]}'),
+        ("worker", "VIGIL_WARMUP_DETECTORS", '["xray"]'),
+        ("api", "VIGIL_WEBHOOK_ALLOWED_NETWORKS", '["10.0.0.0/8"]'),
+        ("webhooks", "VIGIL_WEBHOOK_PUBLIC_PORTS", "https"),
+    ],
+)
+def test_services_refuse_to_start_on_settings_their_domain_refuses(
+    service: str, variable: str, value: str, tmp_path: Path
+) -> None:
+    """Checked as each service starts (the settings alone cannot judge these values): it
+    exits before serving anything, naming the variable."""
+    env = _clean_env(
+        VIGIL_ENV="prod",
+        VIGIL_SECRET_KEY="k3Jx9-vQ2mZ7pL0wR5tY8uN1bC4dF6gH",
+        VIGIL_DATABASE_URL="postgres://vigil@127.0.0.1:1/vigil",
+        VIGIL_REDIS_URL="redis://127.0.0.1:1/0",
+        **{variable: value},
+    )
+    command = STARTS[service]
+    if service == "api":
+        command = [*command, "--port", str(free_port())]
+    done = _run(command, env, tmp_path)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    assert variable in output
+
+
 def test_flower_app_needs_only_the_broker(tmp_path: Path) -> None:
     broker = "redis://:broker-password@127.0.0.1:6379/7"
     code = "import sys, worker.flower_app as f; print(f.app.conf.broker_url); " + (

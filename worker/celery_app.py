@@ -9,11 +9,13 @@ from celery.signals import worker_process_init, worker_process_shutdown
 from celery.worker.control import inspect_command
 
 from shared.celery_config import make_celery
+from shared.configured import check_worker_settings, warmup_detectors
 from shared.contracts import MODELS_CONTROL_COMMAND
 from shared.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
+check_worker_settings(get_settings())
 app = make_celery("vigil-worker")
 app.conf.update(
     include=["worker.tasks.analyze", "worker.tasks.maintenance"],
@@ -47,5 +49,5 @@ def _served_models(state: Any, **_: Any) -> dict[str, Any]:
 
     return {
         "models": [describe_model(get_settings().model_name).as_dict()],
-        "detectors": get_settings().warmup_detectors,
+        "detectors": warmup_detectors(get_settings()),
     }

@@ -11,14 +11,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from shared.configured import check_plates, params_context
 from shared.db.enums import JobKind
 from shared.logging import configure_logging
 from shared.media import SNIFF_BYTES, SUPPORTED, sniff
 from shared.params import JobParams
+from shared.settings import get_settings
 from shared.weights import WeightSettings
 from worker.detectors.export import DEFAULT_MODEL, ModelExportError, export, fetch
+from worker.engine.analysis import VideoAnalysis, analyze_image, model_summary
 from worker.errors import MediaError, ModelUnavailableError
-from worker.services.analysis import VideoAnalysis, analyze_image, model_summary
 
 LIST_PARAMS = {name for name, f in JobParams.model_fields.items() if "tuple" in str(f.annotation)}
 
@@ -39,7 +41,7 @@ def parse_params(pairs: list[str]) -> JobParams:
         if key in LIST_PARAMS and isinstance(parsed, str):
             parsed = [item.strip() for item in parsed.split(",") if item.strip()]
         raw[key] = parsed
-    return JobParams.model_validate(raw)
+    return JobParams.model_validate(raw, context=params_context(get_settings()))
 
 
 def analyze(path: Path, params: JobParams) -> dict[str, Any]:
@@ -176,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_models(args)
     try:
         configure_logging()
-    except ValidationError as exc:
+        check_plates(get_settings())
+    except ValueError as exc:  # pydantic's ValidationError is one
         print(f"vigil: invalid settings: {exc}", file=sys.stderr)
         return 2
     return run_analyze(args)

@@ -13,9 +13,11 @@ from typing import Any
 from celery.signals import worker_process_shutdown
 
 from shared.celery_config import make_celery
+from shared.configured import check_webhook_sender_settings
 from shared.settings import get_settings
 from worker import runtime
 
+check_webhook_sender_settings(get_settings())
 app = make_celery("vigil-webhooks")
 app.conf.update(
     include=["worker.tasks.webhooks"],

@@ -26,7 +26,11 @@ async def health(redis: RedisClient) -> JSONResponse:
     report = await current_report(redis)
     checks = {name: getattr(report, name).public() for name in ("database", "redis", "workers")}
     return JSONResponse(
-        {"status": "ok" if report.healthy else "degraded", "checks": checks},
+        {
+            "status": "ok" if report.healthy else "degraded",
+            "checks": checks,
+            "runners": report.runners_public(),
+        },
         status_code=200 if report.healthy else 503,
     )
 

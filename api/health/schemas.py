@@ -17,9 +17,19 @@ class HealthChecks(BaseModel):
     workers: CheckRead
 
 
+class RunnersRead(BaseModel):
+    """Camera runners whose heartbeat is recent. Informative only: cameras wait for a runner,
+    so none alive does not make the service unhealthy."""
+
+    count: int
+    cameras: int = Field(description="cameras they hold")
+    capacity: int = Field(description="cameras they can hold")
+
+
 class HealthRead(BaseModel):
     status: Literal["ok", "degraded"]
     checks: HealthChecks
+    runners: RunnersRead | None = Field(description="null when the database does not answer")
 
 
 class ReadinessChecks(BaseModel):

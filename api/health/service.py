@@ -1,10 +1,12 @@
-"""Is each dependency up? Postgres, Redis, the API's own thread pool and the workers.
+"""Is each dependency up? Postgres, Redis, the API's own thread pool and the workers; and
+which camera runners are alive.
 
 One probe looks at all of them at once, each within VIGIL_HEALTH_TIMEOUT_S, and its report is
 reused for VIGIL_HEALTH_CACHE_S by every caller (api/health/shared_result.py): a flood of health
-checks costs the dependencies one query, one PING and one worker broadcast per period. The
+checks costs the dependencies two queries, one PING and one worker broadcast per period. The
 report says only "ok", "down" or "timeout" per check; why a check failed goes to the log, since
-the callers are anonymous and the reason names internal hosts."""
+the callers are anonymous and the reason names internal hosts. Camera runners are optional
+(cameras wait for one), so they are counted, never checked: none alive is not a failure."""
 
 from __future__ import annotations
 
@@ -12,15 +14,19 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import timedelta
 from typing import Any, Literal
 
 import anyio
 import redis.asyncio as aioredis
 from tortoise import connections
+from tortoise.timezone import now as utcnow
 
 from api.health.shared_result import SharedResult
 from shared.enqueue import broadcast
+from shared.repositories import cameras as cameras_repo
+from shared.repositories.cameras import RunnerSummary
 from shared.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -31,6 +37,9 @@ REPLY_WINDOW_S = 1.0
 # Worker broadcasts are blocking calls: they get one thread of their own, outside the pool the
 # endpoints share, so a broker that hangs costs one thread however often health is asked.
 _BROADCAST_THREADS = anyio.CapacityLimiter(1)
+# A runner renews its heartbeat every VIGIL_CAMERA_RENEW_INTERVAL_S; one that missed this many
+# renewals in a row is taken for dead.
+RUNNER_MISSED_RENEWALS = 3
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,11 @@ class Report:
     redis: Check
     threads: Check
     workers: Check
+    # None when the database did not say.
+    runners: RunnerSummary | None
+
+    def runners_public(self) -> dict[str, int] | None:
+        return asdict(self.runners) if self.runners is not None else None
 
     @property
     def healthy(self) -> bool:
@@ -105,6 +119,17 @@ async def _workers(reply_window_s: float) -> int:
     return len(replies)
 
 
+async def _runners(timeout_s: float) -> RunnerSummary | None:
+    renew_s = get_settings().camera_renew_interval_s
+    alive_since = utcnow() - timedelta(seconds=RUNNER_MISSED_RENEWALS * renew_s)
+    try:
+        with anyio.fail_after(timeout_s):
+            return await cameras_repo.runner_summary(alive_since)
+    except Exception:  # the database check reports the failure; the count is just unknown
+        logger.warning("counting the camera runners failed", exc_info=True)
+        return None
+
+
 async def probe(redis: aioredis.Redis) -> Report:
     timeout_s = get_settings().health_timeout_s
     reply_window_s = min(REPLY_WINDOW_S, timeout_s / 2)
@@ -112,13 +137,14 @@ async def probe(redis: aioredis.Redis) -> Report:
     async def ping_redis() -> None:
         await redis.ping()
 
-    database, redis_check, threads, workers = await asyncio.gather(
+    database, redis_check, threads, workers, runners = await asyncio.gather(
         _timed("database", _database, timeout_s),
         _timed("redis", ping_redis, timeout_s),
         _timed("threads", _threads, timeout_s),
         _timed("workers", lambda: _workers(reply_window_s), timeout_s),
+        _runners(timeout_s),
     )
-    return Report(database, redis_check, threads, workers)
+    return Report(database, redis_check, threads, workers, runners)
 
 
 _latest: SharedResult[Report] = SharedResult()

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from api.errors import describe_fields, field_errors
 from api.jobs.upload import Upload
 from api.text import NUL_MESSAGE, nul_location
+from shared.configured import params_context
 from shared.db.enums import JobKind
 from shared.errors import UnprocessableError
 from shared.media import JPEG, read_video_container, video_limit_problem
@@ -80,7 +81,7 @@ def parse_params(fields: dict[str, str]) -> JobParams:
             f"{name}: {NUL_MESSAGE}", extra={"fields": [{"field": name, "message": NUL_MESSAGE}]}
         )
     try:
-        return JobParams.model_validate(data)
+        return JobParams.model_validate(data, context=params_context(get_settings()))
     except ValidationError as exc:
         fields_ = field_errors([dict(e) for e in exc.errors()], prefix=(PARAMS_FIELD,))
         raise UnprocessableError(describe_fields(fields_), extra={"fields": fields_}) from exc

@@ -16,9 +16,10 @@ router = APIRouter(include_in_schema=False)
 async def metrics(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Response:
-    """Prometheus text format: the API's request metrics, the workers' job metrics and the
-    queue depths."""
+    """Prometheus text format: the API's request metrics, the workers' job metrics, the queue
+    depths and the cameras' states."""
     settings = get_settings()
     check_token(authorization, settings.metrics_token, open_without=settings.env == "dev")
     registry: ApiMetrics = request.app.state.metrics
+    await registry.cameras.refresh()
     return Response(await run_in_threadpool(registry.render), media_type=CONTENT_TYPE_LATEST)

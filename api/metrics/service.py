@@ -11,6 +11,7 @@ import redis
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from pydantic import SecretStr
 
+from api.metrics.cameras import CameraCollector
 from shared.errors import AuthenticationError, NotFoundError
 from shared.metrics import MetricsStore, StoreCollector
 
@@ -36,6 +37,8 @@ class ApiMetrics:
         )
         self._redis = redis.Redis.from_url(redis_url, socket_timeout=2)
         self.registry.register(StoreCollector(MetricsStore(self._redis)))
+        self.cameras = CameraCollector()
+        self.registry.register(self.cameras)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         method = method if method in METHODS else "OTHER"

@@ -20,7 +20,14 @@ from shared.webhooks.destinations import MAX_URL_LENGTH
 
 # shared.contracts.WEBHOOK_EVENT_TYPES, spelled out for the OpenAPI schema (a unit test keeps
 # the two equal).
-EventType = Literal["job.completed", "job.failed", "job.progress", "plate.watchlist_match"]
+EventType = Literal[
+    "job.completed",
+    "job.failed",
+    "job.progress",
+    "plate.watchlist_match",
+    "camera.online",
+    "camera.offline",
+]
 
 URL_DESCRIPTION = "http(s) URL of a public address; no credentials in it"
 Url = Annotated[str, StringConstraints(max_length=MAX_URL_LENGTH), NoNul]

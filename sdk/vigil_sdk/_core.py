@@ -18,6 +18,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from vigil_sdk import models
 from vigil_sdk.errors import raise_for_error
+from vigil_sdk.sse import ServerEvent
 from vigil_sdk.uploads import upload_type
 from vigil_sdk.version import __version__
 
@@ -115,6 +116,7 @@ class Call(Generic[T]):
     uploads: tuple[Upload, ...] = ()
     authenticated: bool = True
     stream: bool = False
+    headers: dict[str, str] | None = None
 
 
 class Core:
@@ -158,7 +160,7 @@ class Core:
                 json=call.json,
                 data=call.data,
                 files=files or None,
-                headers=self._headers(call),
+                headers=self._headers(call) | (call.headers or {}),
             )
 
     def should_refresh(self, call: Call[Any], response: httpx.Response) -> bool:
@@ -317,6 +319,140 @@ class Core:
 
     def delete_watch(self, entry_id: Id) -> Call[None]:
         return Call("DELETE", f"/watchlist/{_segment(entry_id)}", _nothing)
+
+    # cameras
+
+    def add_cameras(self, cameras: Sequence[Mapping[str, Any]]) -> Call[models.CameraBatch]:
+        body = [dict(camera) for camera in cameras]
+        return Call("POST", "/cameras", _model(models.CameraBatch), json=body)
+
+    def add_camera(self, camera: Mapping[str, Any]) -> Call[models.Camera]:
+        return Call("POST", "/cameras", _model(models.Camera), json=dict(camera))
+
+    def list_cameras(
+        self, state: str | None, status: str | None, page: int, page_size: int
+    ) -> Call[models.Page[models.Camera]]:
+        query = _query(state=state, status=status, page=page, page_size=page_size)
+        return Call("GET", "/cameras", _model(models.Page[models.Camera]), params=query)
+
+    def get_camera(self, camera_id: str) -> Call[models.Camera]:
+        return Call("GET", f"/cameras/{_segment(camera_id)}", _model(models.Camera))
+
+    def update_camera(self, camera_id: str, changes: dict[str, Any]) -> Call[models.Camera]:
+        path = f"/cameras/{_segment(camera_id)}"
+        return Call("PATCH", path, _model(models.Camera), json=changes)
+
+    def delete_camera(self, camera_id: str) -> Call[None]:
+        return Call("DELETE", f"/cameras/{_segment(camera_id)}", _nothing)
+
+    def camera_snapshot(self, camera_id: str) -> Call[bytes]:
+        path = f"/cameras/{_segment(camera_id)}/snapshot.jpg"
+        return Call("GET", path, lambda response: _checked(response).content)
+
+    def camera_view_token(self, camera_id: str) -> Call[models.CameraViewToken]:
+        path = f"/cameras/{_segment(camera_id)}/view-token"
+        return Call("POST", path, _model(models.CameraViewToken))
+
+    def camera_events(
+        self, camera_id: str | None, last_event_id: str | None
+    ) -> Call[httpx.Response]:
+        path = f"/cameras/{_segment(camera_id)}/events" if camera_id else "/events/stream"
+        headers = {"last-event-id": last_event_id} if last_event_id else None
+        return Call("GET", path, _checked, stream=True, headers=headers)
+
+    def search_events(
+        self,
+        camera_id: str | None,
+        event_type: str | None,
+        plate: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        page: int,
+        page_size: int,
+    ) -> Call[models.Page[models.CameraEvent]]:
+        query = _query(
+            camera_id=camera_id,
+            type=event_type,
+            plate=plate,
+            since=since.isoformat() if since else None,
+            until=until.isoformat() if until else None,
+            page=page,
+            page_size=page_size,
+        )
+        return Call("GET", "/events", _model(models.Page[models.CameraEvent]), params=query)
+
+
+def camera_fields(
+    camera_id: str,
+    stream_url: str,
+    name: str | None,
+    parameters: Params | None,
+    active: bool,
+) -> dict[str, Any]:
+    """A camera as POST /cameras takes it."""
+    camera: dict[str, Any] = {
+        "camera_id": camera_id,
+        "stream_url": stream_url,
+        "status": "active" if active else "inactive",
+    }
+    if name is not None:
+        camera["name"] = name
+    if parameters is not None:
+        camera["parameters"] = dict(parameters)
+    return camera
+
+
+def camera_changes(
+    name: str | None,
+    stream_url: str | None,
+    parameters: Params | None,
+    status: str | None,
+) -> dict[str, Any]:
+    """The PATCH body: only what the caller changes (None leaves a field as it is)."""
+    changes: dict[str, Any] = {"name": name, "stream_url": stream_url, "status": status}
+    changes["parameters"] = None if parameters is None else dict(parameters)
+    return {key: value for key, value in changes.items() if value is not None}
+
+
+# Stream messages about the stream itself rather than a camera event.
+_CONTROL_EVENTS = frozenset({"ready", "signed_out"})
+RECONNECT_FIRST_S = 1.0
+RECONNECT_MAX_S = 15.0
+
+
+class EventFollower:
+    """What `iter_camera_events` keeps across reconnections: the id of the last message, sent
+    back as Last-Event-ID so that the server resumes exactly after it, and the pause before
+    the next attempt (growing while the API cannot be reached)."""
+
+    def __init__(self, camera_id: str | None, last_event_id: str | None) -> None:
+        self.camera_id = camera_id
+        self.last_event_id = last_event_id
+        self.pause = RECONNECT_FIRST_S
+        self.ended = False
+        # A connection error before the stream ever ran is raised (a wrong address is better
+        # told at once); once it has run, the follower reconnects whatever happens.
+        self.was_connected = False
+
+    def call(self, core: Core) -> Call[httpx.Response]:
+        return core.camera_events(self.camera_id, self.last_event_id)
+
+    def connected(self) -> None:
+        self.pause = RECONNECT_FIRST_S
+        self.was_connected = True
+
+    def observe(self, event: ServerEvent) -> bool:
+        """Whether to hand `event` to the caller; `ended` once the camera is gone."""
+        if event["id"] is not None:
+            self.last_event_id = event["id"]
+        if event["event"] == "end":
+            self.ended = True
+            return False
+        return event["event"] not in _CONTROL_EVENTS
+
+    def next_pause(self) -> float:
+        pause, self.pause = self.pause, min(self.pause * 2, RECONNECT_MAX_S)
+        return pause
 
 
 def webhook_changes(

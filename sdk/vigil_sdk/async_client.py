@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -17,8 +17,11 @@ from vigil_sdk._core import (
     Call,
     Core,
     Download,
+    EventFollower,
     Id,
     Params,
+    camera_changes,
+    camera_fields,
     webhook_changes,
 )
 from vigil_sdk.sse import ServerEvent, SSEParser
@@ -247,3 +250,88 @@ class AsyncClient:
 
     async def delete_watch(self, entry_id: Id) -> None:
         await self._execute(self._core.delete_watch(entry_id))
+
+    # cameras
+
+    async def add_camera(
+        self,
+        camera_id: str,
+        stream_url: str,
+        *,
+        name: str | None = None,
+        parameters: Params | None = None,
+        active: bool = True,
+    ) -> models.Camera:
+        fields = camera_fields(camera_id, stream_url, name, parameters, active)
+        return await self._execute(self._core.add_camera(fields))
+
+    async def add_cameras(self, cameras: Sequence[Mapping[str, Any]]) -> models.CameraBatch:
+        return await self._execute(self._core.add_cameras(cameras))
+
+    async def list_cameras(
+        self,
+        *,
+        state: str | None = None,
+        status: str | None = None,
+        page: int = 1,
+        page_size: int = 20,
+    ) -> models.Page[models.Camera]:
+        return await self._execute(self._core.list_cameras(state, status, page, page_size))
+
+    async def get_camera(self, camera_id: str) -> models.Camera:
+        return await self._execute(self._core.get_camera(camera_id))
+
+    async def update_camera(
+        self,
+        camera_id: str,
+        *,
+        name: str | None = None,
+        stream_url: str | None = None,
+        parameters: Params | None = None,
+        status: str | None = None,
+    ) -> models.Camera:
+        changes = camera_changes(name, stream_url, parameters, status)
+        return await self._execute(self._core.update_camera(camera_id, changes))
+
+    async def delete_camera(self, camera_id: str) -> None:
+        await self._execute(self._core.delete_camera(camera_id))
+
+    async def camera_snapshot(self, camera_id: str) -> bytes:
+        return await self._execute(self._core.camera_snapshot(camera_id))
+
+    async def camera_view_token(self, camera_id: str) -> models.CameraViewToken:
+        return await self._execute(self._core.camera_view_token(camera_id))
+
+    async def iter_camera_events(
+        self, camera_id: str | None = None, *, last_event_id: str | None = None
+    ) -> AsyncGenerator[ServerEvent]:
+        follower = EventFollower(camera_id, last_event_id)
+        while not follower.ended:
+            try:
+                async with self._stream(follower.call(self._core)) as response:
+                    follower.connected()
+                    parser = SSEParser()
+                    async for line in response.aiter_lines():
+                        event = parser.feed(line)
+                        if event is not None and follower.observe(event):
+                            yield event
+                        if follower.ended:
+                            return
+            except httpx.TransportError:
+                if not follower.was_connected:
+                    raise
+            await asyncio.sleep(follower.next_pause())
+
+    async def search_events(
+        self,
+        *,
+        camera_id: str | None = None,
+        event_type: str | None = None,
+        plate: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        page: int = 1,
+        page_size: int = 50,
+    ) -> models.Page[models.CameraEvent]:
+        call = self._core.search_events(camera_id, event_type, plate, since, until, page, page_size)
+        return await self._execute(call)

@@ -1,4 +1,5 @@
-"""`vigil`: Vigil's API from the command line (submit, wait, results, API keys), and
+"""`vigil`: Vigil's API from the command line (submit, wait, results, API keys, cameras and
+their events), and
 `vigil analyze` (the embedded pipeline without any service) and `vigil models` (weights for
 it and for the workers), which need the Vigil service's code.
 
@@ -12,7 +13,7 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from vigil_sdk._core import DEFAULT_URL
 from vigil_sdk.client import Client
 from vigil_sdk.errors import JobTimeoutError, ValidationError, VigilError
 from vigil_sdk.params import parse_pairs
+from vigil_sdk.sse import ServerEvent
 from vigil_sdk.uploads import upload_type
 
 USAGE_ERROR = 2
@@ -126,10 +128,72 @@ def cmd_jobs(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_events(client: Client, args: argparse.Namespace) -> int:
-    for event in client.events(args.job_id):
+def _print_events(events: Iterable[ServerEvent]) -> None:
+    for event in events:
         _print_json(event, indent=None)
         sys.stdout.flush()
+
+
+# `vigil events JOB_ID` follows a job; `vigil events tail` the camera events.
+TAIL = "tail"
+
+
+def cmd_events(client: Client, args: argparse.Namespace) -> int:
+    if args.target != TAIL:
+        if args.camera is not None:
+            raise UsageError("--camera goes with `vigil events tail`, not with a job id")
+        _print_events(client.events(args.target))
+        return 0
+    _print_events(client.iter_camera_events(args.camera, last_event_id=args.last_event_id))
+    return 0
+
+
+def _camera_params(value: str | None) -> dict[str, Any] | None:
+    """--params: a JSON object, or @FILE holding one."""
+    if value is None:
+        return None
+    text = value
+    if value.startswith("@"):
+        try:
+            text = Path(value[1:]).read_text()
+        except OSError as exc:
+            raise UsageError(f"--params: cannot read {value[1:]}: {exc.strerror}") from exc
+    try:
+        params = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"--params is not JSON: {exc}") from exc
+    if not isinstance(params, dict):
+        raise UsageError("--params must be a JSON object")
+    return params
+
+
+def cmd_camera_add(client: Client, args: argparse.Namespace) -> int:
+    camera = client.add_camera(
+        args.camera_id,
+        args.stream_url,
+        name=args.name,
+        parameters=_camera_params(args.params),
+        active=not args.inactive,
+    )
+    _print_json(camera.model_dump(mode="json"))
+    return 0
+
+
+def cmd_camera_list(client: Client, args: argparse.Namespace) -> int:
+    page = client.list_cameras(
+        state=args.state, status=args.status, page=args.page, page_size=args.page_size
+    )
+    _print_json(page.model_dump(mode="json"))
+    return 0
+
+
+def cmd_camera_show(client: Client, args: argparse.Namespace) -> int:
+    _print_json(client.get_camera(args.camera_id).model_dump(mode="json"))
+    return 0
+
+
+def cmd_camera_rm(client: Client, args: argparse.Namespace) -> int:
+    client.delete_camera(args.camera_id)
     return 0
 
 
@@ -247,9 +311,38 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_argument("--page-size", type=int, default=20)
     jobs.set_defaults(handler=cmd_jobs)
 
-    events = commands.add_parser("events", help="a job's live events, one JSON line each")
-    events.add_argument("job_id")
+    events = commands.add_parser(
+        "events",
+        help="a job's live events, or with `tail` the camera events; one JSON line each",
+    )
+    events.add_argument("target", metavar="JOB_ID|tail", help="a job id, or `tail`")
+    events.add_argument("--camera", metavar="CAMERA_ID", help="tail: this camera's events only")
+    events.add_argument(
+        "--last-event-id", metavar="ID", help="tail: resume after this event (its `id`)"
+    )
     events.set_defaults(handler=cmd_events)
+
+    cameras = commands.add_parser("cameras", help="register, list, show and remove cameras")
+    camera_commands = cameras.add_subparsers(dest="camera_command", required=True, metavar="ACTION")
+    add = camera_commands.add_parser("add", help="register a camera; prints it")
+    add.add_argument("camera_id")
+    add.add_argument("stream_url", help="rtsp:// or rtsps:// (credentials are stored encrypted)")
+    add.add_argument("--name")
+    add.add_argument("--params", metavar="JSON|@FILE", help="the camera's parameters")
+    add.add_argument("--inactive", action="store_true", help="register it without starting it")
+    add.set_defaults(handler=cmd_camera_add)
+    camera_list = camera_commands.add_parser("list", help="your cameras by camera_id")
+    camera_list.add_argument("--state", help="online, offline, reconnecting, pending, ...")
+    camera_list.add_argument("--status", choices=("active", "inactive"))
+    camera_list.add_argument("--page", type=int, default=1)
+    camera_list.add_argument("--page-size", type=int, default=20)
+    camera_list.set_defaults(handler=cmd_camera_list)
+    show = camera_commands.add_parser("show", help="a camera with what its runner reports")
+    show.add_argument("camera_id")
+    show.set_defaults(handler=cmd_camera_show)
+    remove = camera_commands.add_parser("rm", help="stop and delete a camera")
+    remove.add_argument("camera_id")
+    remove.set_defaults(handler=cmd_camera_rm)
 
     keys = commands.add_parser("api-key", help="create, list and revoke API keys")
     key_commands = keys.add_subparsers(dest="key_command", required=True, metavar="ACTION")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -18,8 +18,11 @@ from vigil_sdk._core import (
     Call,
     Core,
     Download,
+    EventFollower,
     Id,
     Params,
+    camera_changes,
+    camera_fields,
     webhook_changes,
 )
 from vigil_sdk.sse import ServerEvent, SSEParser
@@ -266,3 +269,104 @@ class Client:
 
     def delete_watch(self, entry_id: Id) -> None:
         self._execute(self._core.delete_watch(entry_id))
+
+    # cameras
+
+    def add_camera(
+        self,
+        camera_id: str,
+        stream_url: str,
+        *,
+        name: str | None = None,
+        parameters: Params | None = None,
+        active: bool = True,
+    ) -> models.Camera:
+        """Register a camera; `active=False` only registers it. Credentials in `stream_url`
+        (`rtsp://user:pass@host/...`) are stored encrypted and never shown again."""
+        fields = camera_fields(camera_id, stream_url, name, parameters, active)
+        return self._execute(self._core.add_camera(fields))
+
+    def add_cameras(self, cameras: Sequence[Mapping[str, Any]]) -> models.CameraBatch:
+        """Several cameras in one request (each a POST /cameras object); a refused camera is
+        reported in its item, and ConflictError or ValidationError when none is created."""
+        return self._execute(self._core.add_cameras(cameras))
+
+    def list_cameras(
+        self,
+        *,
+        state: str | None = None,
+        status: str | None = None,
+        page: int = 1,
+        page_size: int = 20,
+    ) -> models.Page[models.Camera]:
+        return self._execute(self._core.list_cameras(state, status, page, page_size))
+
+    def get_camera(self, camera_id: str) -> models.Camera:
+        return self._execute(self._core.get_camera(camera_id))
+
+    def update_camera(
+        self,
+        camera_id: str,
+        *,
+        name: str | None = None,
+        stream_url: str | None = None,
+        parameters: Params | None = None,
+        status: str | None = None,
+    ) -> models.Camera:
+        """Change what is given (None leaves a field as it is); a new status, stream_url or
+        parameters restarts the camera."""
+        changes = camera_changes(name, stream_url, parameters, status)
+        return self._execute(self._core.update_camera(camera_id, changes))
+
+    def delete_camera(self, camera_id: str) -> None:
+        self._execute(self._core.delete_camera(camera_id))
+
+    def camera_snapshot(self, camera_id: str) -> bytes:
+        """The latest annotated frame, as JPEG bytes. ConflictError while the camera has none
+        yet (or is inactive), ServerError (503) while it is down."""
+        return self._execute(self._core.camera_snapshot(camera_id))
+
+    def camera_view_token(self, camera_id: str) -> models.CameraViewToken:
+        """A short-lived token, and URLs with it, that let an `<img>` show the camera."""
+        return self._execute(self._core.camera_view_token(camera_id))
+
+    def iter_camera_events(
+        self, camera_id: str | None = None, *, last_event_id: str | None = None
+    ) -> Generator[ServerEvent]:
+        """Camera events as they are published, of one camera or of all yours, forever: after
+        a dropped connection it reconnects with the last event's id, so nothing is missed or
+        repeated. `last_event_id` resumes after an earlier event (its `id`). Ends when the
+        camera is deleted; a 401 or 404 on reconnecting raises. `close()` it to stop early."""
+        follower = EventFollower(camera_id, last_event_id)
+        while not follower.ended:
+            try:
+                with self._stream(follower.call(self._core)) as response:
+                    follower.connected()
+                    parser = SSEParser()
+                    for line in response.iter_lines():
+                        event = parser.feed(line)
+                        if event is not None and follower.observe(event):
+                            yield event
+                        if follower.ended:
+                            return
+            except httpx.TransportError:
+                if not follower.was_connected:
+                    raise
+            time.sleep(follower.next_pause())
+
+    def search_events(
+        self,
+        *,
+        camera_id: str | None = None,
+        event_type: str | None = None,
+        plate: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        page: int = 1,
+        page_size: int = 50,
+    ) -> models.Page[models.CameraEvent]:
+        """Plate reads (`anpr`), watchlist matches and state changes (`status`) of your
+        cameras, newest first; `plate` matches exactly once normalised; `since`/`until` must be
+        time-zone aware."""
+        call = self._core.search_events(camera_id, event_type, plate, since, until, page, page_size)
+        return self._execute(call)

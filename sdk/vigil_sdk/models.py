@@ -259,3 +259,82 @@ class AuditEvent(VigilModel):
     ip: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime | None = None
+
+
+class CameraRuntime(VigilModel):
+    """What the camera's runner last reported."""
+
+    state: str
+    since: datetime | None = None
+    runner: str | None = None
+    generation: int = 0
+    last_frame_at: datetime | None = None
+    fps_in: float | None = None
+    fps_analysed: float | None = None
+    fps_target: float | None = None
+    resolution: str | None = None
+    codec: str | None = None
+    reconnects_last_hour: int = 0
+    stalls_last_hour: int = 0
+    last_error: str | None = None
+    events_published: int = 0
+    events_dropped: int = 0
+
+
+class Camera(VigilModel):
+    camera_id: str
+    camera_uuid: UUID
+    name: str | None = None
+    status: str = Field(description="`active` or `inactive`: what the camera was asked to do")
+    stream_url: str = Field(description="without its credentials (`***` where it has some)")
+    has_credentials: bool = False
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    runtime: CameraRuntime
+
+
+class CameraBatchItem(VigilModel):
+    """One camera of a list: the camera when it was created, why not when it was refused."""
+
+    index: int
+    camera_id: str | None = None
+    camera_uuid: UUID | None = None
+    status_code: int | None = None
+    error: str | None = None
+    detail: str | None = None
+    fields: list[dict[str, Any]] | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.error is None
+
+
+class CameraBatch(VigilModel):
+    accepted: int
+    rejected: int
+    cameras: list[CameraBatchItem]
+
+
+class CameraViewToken(VigilModel):
+    """Lets its bearer (an `<img>`) view one camera until `expires_at`."""
+
+    token: str
+    expires_at: datetime
+    snapshot_url: str = Field(description="relative to the service's address")
+    mjpeg_url: str
+
+
+class CameraEvent(VigilModel):
+    """A camera event kept for search (`anpr`, `watchlist_match`, `status`)."""
+
+    event_id: UUID
+    type: str
+    camera_id: str
+    camera_uuid: UUID
+    plate: str | None = None
+    timestamp: datetime
+    generation: int = 0
+    payload: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime | None = None

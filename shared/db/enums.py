@@ -28,3 +28,31 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+
+
+class CameraDesiredState(StrEnum):
+    """What the owner asked for (the camera-analytics API's `status`)."""
+
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+
+
+class CameraState(StrEnum):
+    """What the camera is doing now, as its runner last reported."""
+
+    PENDING = "pending"  # active, waiting for a runner
+    STARTING = "starting"  # claimed, opening the stream
+    ONLINE = "online"
+    DEGRADED = "degraded"  # analysed fps under 80 % of the target for 30 s
+    RECONNECTING = "reconnecting"
+    OFFLINE = "offline"  # the source has failed for long; still retried
+    STOPPED = "stopped"  # inactive
+    ERROR = "error"  # cannot run as configured (bad credentials key, unusable source)
+
+
+class CameraEventType(StrEnum):
+    """The camera events also kept in Postgres (searchable); the rest live on the stream."""
+
+    ANPR = "anpr"
+    WATCHLIST_MATCH = "watchlist_match"
+    STATUS = "status"

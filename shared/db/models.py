@@ -1,15 +1,24 @@
 """The record: users, their refresh tokens and API keys, jobs, per-frame results, plate
-watchlists, webhook endpoints with their deliveries, and the security audit trail.
-Postgres is the source of truth."""
+watchlists, webhook endpoints with their deliveries, the security audit trail, and cameras
+with their runners and searchable events. Postgres is the source of truth."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from tortoise import fields
 from tortoise.models import Model
 
-from shared.db.enums import DeliveryStatus, JobKind, JobStatus, WatchlistKind
+from shared.db.enums import (
+    CameraDesiredState,
+    CameraEventType,
+    CameraState,
+    DeliveryStatus,
+    JobKind,
+    JobStatus,
+    WatchlistKind,
+)
 from shared.plates import MAX_WATCH_PATTERN_LENGTH
 
 
@@ -295,3 +304,86 @@ class AuditEvent(Model):
     class Meta:
         table = "audit_events"
         indexes = (("user_id", "created_at"),)
+
+
+class Camera(Model):
+    """A camera its owner registered: what to analyse (desired state, source, parameters) and
+    what its runner last reported (state, lease, generation, figures)."""
+
+    # The camera's global id (`camera_uuid` in events); `camera_id` is the owner's own name.
+    id = fields.UUIDField(primary_key=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="cameras", on_delete=fields.CASCADE
+    )
+    owner_id: UUID  # the column behind it, for type checkers
+    camera_id = fields.CharField(max_length=64)
+    name = fields.CharField(max_length=200, null=True)
+    # The source URL without its credentials, which are in `credentials_enc` alone.
+    stream_url = fields.CharField(max_length=2048)
+    # AES-GCM of {"username", "password"} (shared/cameras/secrets.py); null when none.
+    credentials_enc = fields.TextField(null=True)
+    params: dict[str, Any] = fields.JSONField()
+    desired_state = fields.CharEnumField(
+        CameraDesiredState, max_length=16, default=CameraDesiredState.ACTIVE
+    )
+    state = fields.CharEnumField(CameraState, max_length=16, default=CameraState.PENDING)
+    state_since = fields.DatetimeField(auto_now_add=True)
+    last_error = fields.TextField(null=True)
+    # The runner holding the camera until `lease_until`; every claim bumps `generation`, so an
+    # event or a write from a runner that lost the camera can be told apart and refused.
+    runner_id = fields.CharField(max_length=128, null=True)
+    lease_until = fields.DatetimeField(null=True)
+    generation = fields.IntField(default=0)
+    started_at = fields.DatetimeField(null=True)
+    last_frame_at = fields.DatetimeField(null=True)
+    # The runner's figures (fps in and analysed, resolution, codec, reconnects, events...).
+    runtime: dict[str, Any] = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "cameras"
+        unique_together = (("owner", "camera_id"),)
+        indexes = (("desired_state", "lease_until"),)
+
+
+class CameraRunner(Model):
+    """A `python -m worker.cameras` process, by its heartbeat."""
+
+    id = fields.CharField(max_length=128, primary_key=True)
+    hostname = fields.CharField(max_length=255)
+    pid = fields.IntField()
+    capacity = fields.IntField()
+    cameras = fields.IntField(default=0)
+    version = fields.CharField(max_length=32)
+    started_at = fields.DatetimeField(auto_now_add=True)
+    heartbeat_at = fields.DatetimeField()
+
+    class Meta:
+        table = "camera_runners"
+
+
+class CameraEvent(Model):
+    """A camera event kept for search (plate reads, watchlist matches, state changes): who
+    passed which camera when. Every event, these included, is on the Redis Stream as well,
+    under the same `event_id`."""
+
+    id = fields.BigIntField(primary_key=True)
+    event_id = fields.UUIDField(unique=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="camera_events", on_delete=fields.CASCADE
+    )
+    # Kept after the camera is deleted: the history outlives the registration.
+    camera_uuid = fields.UUIDField()
+    camera_id = fields.CharField(max_length=64)
+    type = fields.CharEnumField(CameraEventType, max_length=32)
+    plate = fields.CharField(max_length=32, null=True)
+    # Capture time of the frame the event is about.
+    timestamp = fields.DatetimeField()
+    generation = fields.IntField()
+    payload: dict[str, Any] = fields.JSONField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "camera_events"
+        indexes = (("owner_id", "timestamp"), ("owner_id", "plate"), ("owner_id", "camera_id"))

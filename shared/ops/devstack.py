@@ -1,8 +1,10 @@
 """`make run`: preflight, create the database, migrate, then run the API, one worker (with
-the sweepers' beat), the webhook sender and Flower in the foreground until Ctrl-C stops them.
+the sweepers' beat), the webhook sender, a camera runner and Flower in the foreground until
+Ctrl-C stops them.
 
 What a local stack needs and the operator has not set, it fills in: VIGIL_ENV=dev, open
-sign-up, the weights in ../shared/models when that folder exists, and a random secret key and
+sign-up, the weights in ../shared/models and the demo videos of ../shared/media/video (as the
+folder `file://` cameras may play) when those folders exist, and a random secret key and
 Flower password, each made on the first run and kept (0600) under var/ for the next."""
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ STOP_GRACE_S = 15.0
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VAR_DIR = REPO_ROOT / "var"
 SHARED_MODELS = REPO_ROOT.parent / "shared" / "models"
+SHARED_VIDEOS = REPO_ROOT.parent / "shared" / "media" / "video"
 # Flower watches the broker and nothing else: it gets neither the secret key nor the database.
 NOT_FOR_FLOWER = ("VIGIL_SECRET_KEY", "VIGIL_DATABASE_URL", "VIGIL_FLOWER_PASSWORD")
 
@@ -45,6 +48,7 @@ class Configured(BaseSettings):
     flower_password: str | None = None
     signup: str | None = None
     model_dir: str | None = None
+    camera_file_root: str | None = None
 
 
 def stored_secret(path: Path) -> tuple[str, bool]:
@@ -72,7 +76,10 @@ def _missing_secret(value: str | None) -> bool:
 
 
 def local_environment(
-    configured: Configured, var_dir: Path = VAR_DIR, shared_models: Path = SHARED_MODELS
+    configured: Configured,
+    var_dir: Path = VAR_DIR,
+    shared_models: Path = SHARED_MODELS,
+    shared_videos: Path = SHARED_VIDEOS,
 ) -> tuple[dict[str, str], str | None]:
     """The VIGIL_* values make run adds to the environment, and the Flower password when it
     was made just now (to show once)."""
@@ -90,6 +97,8 @@ def local_environment(
         values["VIGIL_SIGNUP"] = "open"
     if not configured.model_dir and shared_models.is_dir():
         values["VIGIL_MODEL_DIR"] = str(shared_models)
+    if not configured.camera_file_root and shared_videos.is_dir():
+        values["VIGIL_CAMERA_FILE_ROOT"] = str(shared_videos)
     return values, new_flower_password
 
 
@@ -119,6 +128,7 @@ def commands(settings: Settings) -> dict[str, list[str]]:
             "--queues", WEBHOOK_QUEUE, "--concurrency", str(settings.webhook_concurrency),
             "--loglevel", settings.log_level, "--hostname", "webhooks@%h",
         ],
+        "cameras": [python, "-m", "worker.cameras"],
         # Loopback only, with basic auth: Flower can stop workers and revoke tasks.
         "flower": [
             python, "-m", "celery", "-A", "worker.flower_app", "flower",

@@ -1,5 +1,6 @@
-"""Starts a real API, a real worker and the webhook sender as subprocesses with given settings,
-for the test suite and the benchmarks (`make run` is the interactive equivalent)."""
+"""Starts a real API, a real worker, the webhook sender and camera runners as subprocesses with
+given settings, for the test suite and the benchmarks (`make run` is the interactive
+equivalent)."""
 
 from __future__ import annotations
 
@@ -60,6 +61,13 @@ class LocalStack:
             "--queues", WEBHOOK_QUEUE, "--concurrency", "2", "--loglevel", "INFO",
             "--hostname", f"{name}-{os.getpid()}@%h",
         ]  # fmt: skip
+        self._spawn(name, command)
+
+    def start_cameras(self, name: str = "cameras", capacity: int | None = None) -> None:
+        """A camera runner (not Celery: it holds its cameras by leases in Postgres)."""
+        command = [sys.executable, "-m", "worker.cameras"]
+        if capacity is not None:
+            command += ["--capacity", str(capacity)]
         self._spawn(name, command)
 
     def start_beat(self) -> None:
@@ -125,6 +133,7 @@ def running_stack(env: dict[str, str], log_dir: Path, beat: bool = True) -> Iter
     try:
         stack.start_worker()
         stack.start_webhook_worker()
+        stack.start_cameras()
         if beat:
             stack.start_beat()
         stack.start_api()

@@ -1,4 +1,5 @@
-"""Checks that the services Vigil needs answer, with a message naming the setting to fix."""
+"""Checks that the settings hold and the services Vigil needs answer, with a message naming the
+setting to fix."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import redis
 
+from shared.configured import PROCESS_CHECKS
 from shared.ops.migrate import _maintenance_url
 from shared.settings import Settings
 from shared.weights import missing_weights_message
@@ -51,7 +53,17 @@ def check_model(settings: Settings) -> None:
         raise PreflightError(missing_weights_message(settings.model_name, settings.model_dir))
 
 
+def check_settings(settings: Settings) -> None:
+    """What each service checks of its settings as it starts, before any is started."""
+    for check in PROCESS_CHECKS:
+        try:
+            check(settings)
+        except ValueError as exc:
+            raise PreflightError(str(exc)) from exc
+
+
 def run_preflight(settings: Settings) -> None:
+    check_settings(settings)
     asyncio.run(check_postgres(settings.database_url))
     check_redis(settings.redis_url)
     check_model(settings)

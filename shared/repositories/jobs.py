@@ -1,23 +1,21 @@
-"""Job queries: the API's (create, own, list, delete) and the worker's (claim, progress,
-finish, sweep)."""
+"""Job queries: the API's (create, own, list, delete) and the worker's (claim, progress, and
+the locks and writes of the transitions shared.jobs.outcome makes)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 from tortoise.timezone import now as utcnow
 from tortoise.transactions import in_transaction
 
-from shared.contracts import EVENT_JOB_COMPLETED, EVENT_JOB_FAILED, EVENT_WATCHLIST_MATCH
 from shared.db.enums import JobKind, JobStatus
 from shared.db.models import Job, JobFrame, User
-from shared.repositories import webhooks
-from shared.webhooks import events
 
 
 @dataclass(frozen=True)
@@ -142,7 +140,9 @@ def _frame_rows(job_id: UUID, frames: Sequence[FrameRecord]) -> list[JobFrame]:
     ]
 
 
-async def _upsert_frames(job_id: UUID, frames: Sequence[FrameRecord], conn: Any) -> None:
+async def upsert_frames(
+    conn: BaseDBAsyncClient, job_id: UUID, frames: Sequence[FrameRecord]
+) -> None:
     if frames:
         await JobFrame.bulk_create(
             _frame_rows(job_id, frames),
@@ -152,7 +152,7 @@ async def _upsert_frames(job_id: UUID, frames: Sequence[FrameRecord], conn: Any)
         )
 
 
-async def _lock_if_ours(job_id: UUID, attempt: int, conn: Any) -> bool:
+async def lock_if_ours(conn: BaseDBAsyncClient, job_id: UUID, attempt: int) -> bool:
     """Lock the job row if `attempt` still owns it (processing, not deleted or superseded)."""
     # A model query: Tortoise drops FOR UPDATE from `.exists()` and `.values_list()`.
     row = await (
@@ -172,9 +172,9 @@ async def write_progress(
     (deleted, cancelled or taken over by a newer attempt), which tells the worker to stop."""
     now = utcnow()
     async with in_transaction() as conn:
-        if not await _lock_if_ours(job_id, attempt, conn):
+        if not await lock_if_ours(conn, job_id, attempt):
             return False
-        await _upsert_frames(job_id, frames, conn)
+        await upsert_frames(conn, job_id, frames)
         await (
             Job.filter(id=job_id)
             .using_db(conn)
@@ -183,81 +183,104 @@ async def write_progress(
     return True
 
 
-@dataclass(frozen=True)
-class Finished:
-    """A job this attempt finished, and the webhook deliveries written with its final state,
-    to enqueue now that they are committed."""
+async def lock_unfinished(
+    conn: BaseDBAsyncClient, job_id: UUID, attempt: int | None = None
+) -> bool:
+    """Lock the job row if it is queued or processing; with an attempt number, only if that
+    attempt still owns it."""
+    query = Job.filter(id=job_id, status__in=[JobStatus.QUEUED, JobStatus.PROCESSING])
+    if attempt is not None:
+        query = query.filter(attempts=attempt)
+    return await query.using_db(conn).select_for_update().only("id").first() is not None
 
-    deliveries: list[UUID] = field(default_factory=list)
 
-
-async def _outcome_deliveries(conn: Any, job_id: UUID) -> list[UUID]:
-    """The outbox rows of the job's final state: job.completed (and a plate.watchlist_match per
-    watchlist match) or job.failed."""
-    job = await Job.filter(id=job_id).using_db(conn).first()
-    if job is None:
-        return []
-    if job.status is JobStatus.FAILED:
-        return await webhooks.add_job_deliveries(
-            conn, job, EVENT_JOB_FAILED, events.job_finished(job)
-        )
-    ids = await webhooks.add_job_deliveries(
-        conn, job, EVENT_JOB_COMPLETED, events.job_finished(job)
+async def lock_stale(conn: BaseDBAsyncClient, silent_since: datetime) -> list[Job]:
+    """Processing jobs with no heartbeat since `silent_since` (their worker died), locked;
+    those another transaction holds are skipped."""
+    return list(
+        await Job.filter(status=JobStatus.PROCESSING, heartbeat_at__lt=silent_since)
+        .using_db(conn)
+        .select_for_update(skip_locked=True)
     )
-    for match in events.watchlist_matches(job):
-        ids += await webhooks.add_job_deliveries(conn, job, EVENT_WATCHLIST_MATCH, match)
-    return ids
 
 
-async def complete(
-    job_id: UUID, attempt: int, frames: Sequence[FrameRecord], **result: Any
-) -> Finished | None:
-    """Store the last frames and the result; None when the job is no longer this attempt's."""
+async def lock_exhausted(
+    conn: BaseDBAsyncClient, max_attempts: int, job_id: UUID | None = None
+) -> list[Job]:
+    """Queued jobs (all, or the one given) that have used `max_attempts` attempts, locked;
+    those another transaction holds are skipped."""
+    query = Job.filter(status=JobStatus.QUEUED, attempts__gte=max_attempts)
+    if job_id is not None:
+        query = query.filter(id=job_id)
+    return list(await query.using_db(conn).select_for_update(skip_locked=True))
+
+
+async def lock_waiting(conn: BaseDBAsyncClient, untouched_since: datetime) -> list[Job]:
+    """Queued jobs not updated since `untouched_since` (their id and kind), locked; those
+    another transaction holds are skipped."""
+    # A model query: Tortoise drops FOR UPDATE from `.values_list()`.
+    return list(
+        await Job.filter(status=JobStatus.QUEUED, updated_at__lt=untouched_since)
+        .using_db(conn)
+        .select_for_update(skip_locked=True)
+        .only("id", "kind")
+    )
+
+
+async def reload(conn: BaseDBAsyncClient, job_id: UUID) -> Job:
+    """A job whose row this transaction holds, as it is now."""
+    return await Job.filter(id=job_id).using_db(conn).get()
+
+
+async def mark_completed(conn: BaseDBAsyncClient, job_id: UUID, **result: Any) -> None:
+    """The job's final state after a successful attempt; its upload is deleted by the caller."""
     now = utcnow()
-    async with in_transaction() as conn:
-        if not await _lock_if_ours(job_id, attempt, conn):
-            return None
-        await _upsert_frames(job_id, frames, conn)
-        await (
-            Job.filter(id=job_id)
-            .using_db(conn)
-            .update(
-                status=JobStatus.COMPLETED,
-                progress=100.0,
-                estimated_completion=None,
-                finished_at=now,
-                heartbeat_at=now,
-                updated_at=now,
-                media_path=None,
-                **result,
-            )
+    await (
+        Job.filter(id=job_id)
+        .using_db(conn)
+        .update(
+            status=JobStatus.COMPLETED,
+            progress=100.0,
+            estimated_completion=None,
+            finished_at=now,
+            heartbeat_at=now,
+            updated_at=now,
+            media_path=None,
+            **result,
         )
-        return Finished(await _outcome_deliveries(conn, job_id))
+    )
 
 
-async def fail(job_id: UUID, error: str, attempt: int | None = None) -> Finished | None:
-    """Mark a job failed; with an attempt number, only if that attempt still owns it. None when
-    there was nothing to fail (finished, deleted or taken over)."""
+async def mark_failed(conn: BaseDBAsyncClient, job_id: UUID, error: str) -> None:
+    """The job's final state when it fails, whatever the cause; its upload is deleted by the
+    caller."""
     now = utcnow()
-    async with in_transaction() as conn:
-        query = Job.filter(id=job_id, status__in=[JobStatus.QUEUED, JobStatus.PROCESSING])
-        if attempt is not None:
-            query = query.filter(attempts=attempt)
-        if await query.using_db(conn).select_for_update().only("id").first() is None:
-            return None
-        await (
-            Job.filter(id=job_id)
-            .using_db(conn)
-            .update(
-                status=JobStatus.FAILED,
-                error=error,
-                estimated_completion=None,
-                finished_at=now,
-                updated_at=now,
-                media_path=None,
-            )
+    await (
+        Job.filter(id=job_id)
+        .using_db(conn)
+        .update(
+            status=JobStatus.FAILED,
+            error=error,
+            estimated_completion=None,
+            finished_at=now,
+            updated_at=now,
+            media_path=None,
         )
-        return Finished(await _outcome_deliveries(conn, job_id))
+    )
+
+
+async def mark_queued(conn: BaseDBAsyncClient, job_ids: Sequence[UUID]) -> None:
+    if job_ids:
+        await (
+            Job.filter(id__in=list(job_ids))
+            .using_db(conn)
+            .update(status=JobStatus.QUEUED, updated_at=utcnow())
+        )
+
+
+async def touch(conn: BaseDBAsyncClient, job_ids: Sequence[UUID]) -> None:
+    if job_ids:
+        await Job.filter(id__in=list(job_ids)).using_db(conn).update(updated_at=utcnow())
 
 
 async def expire_annotated(now: datetime) -> list[str]:
@@ -275,83 +298,3 @@ async def expire_annotated(now: datetime) -> list[str]:
                 .update(annotated_path=None, annotated_expires_at=None)
             )
     return [job.annotated_path for job in expired if job.annotated_path]
-
-
-@dataclass(frozen=True)
-class SweepResult:
-    requeue: list[tuple[UUID, JobKind]]
-    failed: list[tuple[UUID, str | None]]
-    # The job.failed webhook deliveries of `failed`, to enqueue.
-    deliveries: list[UUID] = field(default_factory=list)
-
-
-async def sweep(requeue_after: timedelta, stale_after: timedelta, max_attempts: int) -> SweepResult:
-    """Find work that was lost: queued jobs nobody took (a lost enqueue or message) and
-    processing jobs whose worker stopped writing progress (it died). The latter go back to
-    queued while attempts remain, otherwise they fail. Returns what to re-send and what failed."""
-    now = utcnow()
-    failed: list[tuple[UUID, str | None]] = []
-    deliveries: list[UUID] = []
-    async with in_transaction() as conn:
-        stale = (
-            await Job.filter(status=JobStatus.PROCESSING, heartbeat_at__lt=now - stale_after)
-            .using_db(conn)
-            .select_for_update(skip_locked=True)
-        )
-        for job in stale:
-            if job.attempts >= max_attempts:
-                await (
-                    Job.filter(id=job.id)
-                    .using_db(conn)
-                    .update(
-                        status=JobStatus.FAILED,
-                        error=f"the worker stopped responding {job.attempts} times; giving up",
-                        finished_at=now,
-                        updated_at=now,
-                        media_path=None,
-                    )
-                )
-                failed.append((job.id, job.media_path))
-                deliveries += await _outcome_deliveries(conn, job.id)
-            else:
-                await (
-                    Job.filter(id=job.id)
-                    .using_db(conn)
-                    .update(status=JobStatus.QUEUED, updated_at=now)
-                )
-        exhausted = (
-            await Job.filter(status=JobStatus.QUEUED, attempts__gte=max_attempts)
-            .using_db(conn)
-            .select_for_update(skip_locked=True)
-        )
-        for job in exhausted:
-            await (
-                Job.filter(id=job.id)
-                .using_db(conn)
-                .update(
-                    status=JobStatus.FAILED,
-                    error=f"gave up after {job.attempts} attempts",
-                    finished_at=now,
-                    updated_at=now,
-                    media_path=None,
-                )
-            )
-            failed.append((job.id, job.media_path))
-            deliveries += await _outcome_deliveries(conn, job.id)
-        # Touching updated_at makes a job that merely waits behind a long queue get re-sent
-        # once per interval, not on every sweep.
-        waiting = (
-            await Job.filter(status=JobStatus.QUEUED, updated_at__lt=now - requeue_after)
-            .using_db(conn)
-            .select_for_update(skip_locked=True)
-            .values_list("id", "kind")
-        )
-        if waiting:
-            await (
-                Job.filter(id__in=[job_id for job_id, _ in waiting])
-                .using_db(conn)
-                .update(updated_at=now)
-            )
-    requeue = [(job_id, JobKind(kind)) for job_id, kind in waiting]
-    requeue += [(job.id, job.kind) for job in stale if job.attempts < max_attempts]
-    return SweepResult(requeue=requeue, failed=failed, deliveries=deliveries)

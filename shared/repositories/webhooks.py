@@ -1,9 +1,10 @@
 """Webhook queries: the API's (endpoints, callback secrets, delivery listings, redelivery) and the
-worker's (the outbox rows written with a job's outcome, claiming a delivery, recording an
+worker's (the outbox rows shared.webhooks.outbox writes, claiming a delivery, recording an
 attempt, the sweeper's due deliveries)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -15,26 +16,17 @@ from tortoise.fields import CharField
 from tortoise.timezone import now as utcnow
 from tortoise.transactions import in_transaction
 
-from shared.contracts import EVENT_JOB_COMPLETED, EVENT_JOB_FAILED
 from shared.db.enums import DeliveryStatus
-from shared.db.models import Job, User, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from shared.db.models import User, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from shared.errors import ConflictError
-from shared.webhooks.events import envelope
 from shared.webhooks.signing import new_msg_id
 
 MAX_ENDPOINTS_PER_USER = 50
-# Job outcomes also go to the job's own callback_url; progress and plate matches do not.
-CALLBACK_EVENTS = (EVENT_JOB_COMPLETED, EVENT_JOB_FAILED)
 ENDPOINT_DISABLED = "its webhook endpoint is disabled"
 # The column's own limit: a disabled reason quotes the last error, which can be longer.
 DISABLED_REASON_LENGTH = cast(
     CharField[str | None], WebhookEndpoint._meta.fields_map["disabled_reason"]
 ).max_length
-
-
-def _owner_id(job: Job) -> UUID:
-    owner_id: UUID = job.owner_id  # type: ignore[attr-defined]  # Tortoise's FK column
-    return owner_id
 
 
 # --- endpoints ---------------------------------------------------------------------------------
@@ -176,26 +168,30 @@ async def rotate_callback_secret(user_id: UUID, secret: str, overlap: timedelta)
 # --- the outbox ----------------------------------------------------------------------------------
 
 
-async def add_job_deliveries(
-    conn: BaseDBAsyncClient, job: Job, event_type: str, data: dict[str, Any]
-) -> list[UUID]:
-    """Outbox rows for one event of `job`, in the caller's transaction: one per active endpoint
-    of the owner subscribed to `event_type`, and one to the job's callback_url for its outcome.
-    Returns their ids, to enqueue once the transaction has committed."""
-    now = utcnow()
-    owner_id = _owner_id(job)
-    payload = envelope(event_type, data)
+async def subscribed_endpoints(
+    conn: BaseDBAsyncClient, owner_id: UUID, event_type: str
+) -> list[WebhookEndpoint]:
+    """The owner's active endpoints subscribed to `event_type`."""
     endpoints = await WebhookEndpoint.filter(owner_id=owner_id, is_active=True).using_db(conn)
-    targets: list[tuple[UUID | None, str]] = [
-        (endpoint.id, endpoint.url) for endpoint in endpoints if event_type in endpoint.event_types
-    ]
-    if job.callback_url and event_type in CALLBACK_EVENTS:
-        targets.append((None, job.callback_url))
+    return [endpoint for endpoint in endpoints if event_type in endpoint.event_types]
+
+
+async def add_deliveries(
+    conn: BaseDBAsyncClient,
+    owner_id: UUID,
+    event_type: str,
+    payload: dict[str, Any],
+    targets: Sequence[tuple[UUID | None, str]],
+    job_id: UUID | None = None,
+) -> list[UUID]:
+    """Outbox rows of one message, due now, in the caller's transaction: one per target (an
+    endpoint's id and URL, or None and a callback URL). Returns their ids."""
+    now = utcnow()
     rows = [
         WebhookDelivery(
             owner_id=owner_id,
             endpoint_id=endpoint_id,
-            job_id=job.id,
+            job_id=job_id,
             url=url,
             event_type=event_type,
             msg_id=new_msg_id(),
@@ -207,13 +203,6 @@ async def add_job_deliveries(
     if rows:
         await WebhookDelivery.bulk_create(rows, using_db=conn)
     return [row.id for row in rows]
-
-
-async def add_event(job: Job, event_type: str, data: dict[str, Any]) -> list[UUID]:
-    """`add_job_deliveries` in a transaction of its own, for events that change no job state
-    (job.progress)."""
-    async with in_transaction() as conn:
-        return await add_job_deliveries(conn, job, event_type, data)
 
 
 @dataclass(frozen=True)

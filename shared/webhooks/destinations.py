@@ -35,9 +35,6 @@ HOST_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*\.?$")
 _PORT_RANGE = re.compile(r"^(\d{1,5})(?:-(\d{1,5}))?$")
 SETTING = "VIGIL_WEBHOOK_ALLOWED_NETWORKS"
 PORTS_SETTING = "VIGIL_WEBHOOK_PUBLIC_PORTS"
-# Web ports only: a receiver is a web server, and other services must not be reachable through
-# the sender (a POST to any port, with its answer read back).
-DEFAULT_PUBLIC_PORTS = "80,443,8080,8443"
 
 
 @dataclass(frozen=True)
@@ -141,11 +138,6 @@ def parse_allow_list(entries: Iterable[str], public_ports: str) -> AllowList:
     a CIDR network (host bits clear: 10.0.0.0/8, not 10.0.0.1/8) or host name followed by its
     ports (`:443`, `:8000-8999`, `:80,443`), or naming bad public ports."""
     return _parse(tuple(entries), public_ports)
-
-
-def check_allow_list(entries: Iterable[str]) -> None:
-    """ValueError naming the first entry `parse_allow_list` would refuse."""
-    _parse(tuple(entries), DEFAULT_PUBLIC_PORTS)
 
 
 def _embedded_ipv4(address: IPAddress) -> IPAddress:

@@ -1,6 +1,6 @@
 """A real stack for the integration tests: a fresh Postgres database with the migrations
-applied, a Celery worker process (with the sweeper's beat), the webhook sender and a uvicorn API
-process."""
+applied, a Celery worker process (with the sweeper's beat), the webhook sender, a camera runner
+and a uvicorn API process."""
 
 from __future__ import annotations
 
@@ -56,6 +56,7 @@ def stack() -> Iterator[LocalStack]:
     try:
         local.start_worker()
         local.start_webhook_worker()
+        local.start_cameras()
         local.start_beat()
         local.start_api()
         local.wait_ready()

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 
 from shared.params import CrowdLevel, CrowdParams, ZoneParams
-from worker.analytics.crowd import CrowdMonitor
+from worker.engine.analysers.crowd import CrowdMonitor
 
 QUARTER = ZoneParams(name="quarter", polygon=((0.0, 0.0), (0.5, 0.0), (0.5, 0.5), (0.0, 0.5)))
 TENTH = ZoneParams(name="tenth", polygon=((0.0, 0.9), (1.0, 0.9), (1.0, 1.0), (0.0, 1.0)))

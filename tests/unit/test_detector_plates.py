@@ -12,7 +12,6 @@ import pytest
 from shared.params import JobParams, PlatesParams
 from shared.settings import get_settings
 from tests.media import DASHCAM_PLATE, PLATE_JPG, PLATE_PNG
-from worker.anpr.monitor import WatchEntry, view_quality
 from worker.anpr.ocr import (
     EASYOCR_FILES,
     EasyOcrEngine,
@@ -20,8 +19,12 @@ from worker.anpr.ocr import (
     easyocr_missing,
     get_engine,
 )
+from worker.engine.analysers.plates import view_quality
+from worker.engine.analysis import VideoAnalysis, analyze_image
+from worker.engine.outputs import WatchEntry
+from worker.engine.pipeline import Pipeline
+from worker.engine.sources import FileSource
 from worker.errors import ModelUnavailableError
-from worker.services.analysis import VideoAnalysis, analyze_image
 
 
 def plates_job(**plates: object) -> JobParams:
@@ -79,6 +82,56 @@ def test_video_reports_the_car_plate_once_from_a_few_voted_reads() -> None:
     assert [e["license_plate"] for e in run.summary["events"] if e["type"] == "plate_read"] == [
         p["license_plate"] for p in plates
     ]
+
+
+def test_a_watchlist_match_comes_with_the_frame_its_plate_settles_in() -> None:
+    """A live stream cannot wait for its end: the match is in the result of the frame where the
+    car's third agreeing reading settles its plate."""
+    source = FileSource(DASHCAM_PLATE)
+    watch = [WatchEntry("pattern", "KA22*", "wanted")]
+    pipeline = Pipeline(plates_job(), video=True, analysed_fps=source.analysed_fps, watchlist=watch)
+    results = [pipeline.process(f.index, f.timestamp, f.image) for f in source.frames()]
+    matched = [r for r in results if r.matches]
+    assert len(matched) == 1
+    frame = matched[0]
+    [match] = frame.matches
+    [plate] = frame.plates
+    assert (match.license_plate, match.watch_pattern, match.watch_label) == (
+        "KA22P3368",
+        "KA22*",
+        "wanted",
+    )
+    assert plate.license_plate == "KA22P3368"
+    assert match.vehicle_track_id == plate.vehicle_track_id is not None
+    assert (match.emitted_frame_index, match.emitted_at) == (frame.frame_index, frame.timestamp)
+    readings = [
+        (r.frame_index, d["attributes"]["license_plate"])
+        for r in results[: results.index(frame) + 1]
+        for d in r.detections
+        if d["label"] == "license_plate"
+        and d["attributes"]["vehicle_track_id"] == plate.vehicle_track_id
+    ]
+    assert [text for _, text in readings] == ["KA22P3368"] * 3
+    assert readings[-1][0] == frame.frame_index
+    assert plate.supporting_reads == 3
+    # Announced once: no later frame, nor the end, announces that car again.
+    later = [p for r in results[results.index(frame) + 1 :] for p in r.plates]
+    end = pipeline.flush()
+    assert later == []
+    assert (end.plates, end.matches) == ([], [])
+    # The job summary's plate events still come at the end, from the merged plates.
+    assert [e.type for e in end.events] == ["plate_read", "watchlist_match"]
+
+
+def test_untracked_readings_each_stand_alone() -> None:
+    watch = [WatchEntry("exact", "SN66XMZ", None)]
+    pipeline = Pipeline(plates_job(), video=False, watchlist=watch)
+    image = cv2.imread(str(PLATE_JPG))
+    assert image is not None
+    result = pipeline.process(0, 0.0, image)
+    assert [(p.license_plate, p.vehicle_track_id) for p in result.plates] == [("SN66XMZ", None)]
+    assert [m.license_plate for m in result.matches] == ["SN66XMZ"]
+    assert pipeline.flush().matches == []
 
 
 def test_view_quality_prefers_near_and_sharp_views() -> None:

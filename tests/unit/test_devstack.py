@@ -24,6 +24,7 @@ OPERATOR_SETTINGS = (
     "VIGIL_FLOWER_PASSWORD",
     "VIGIL_SIGNUP",
     "VIGIL_MODEL_DIR",
+    "VIGIL_CAMERA_FILE_ROOT",
 )
 
 
@@ -46,7 +47,9 @@ def test_first_run_makes_private_secrets_and_later_runs_reuse_them(
     var_dir = tmp_path / "var"
     models = tmp_path / "shared-models"
     models.mkdir()
-    values, flower_password = local_environment(nothing_configured, var_dir, models)
+    videos = tmp_path / "shared-videos"
+    videos.mkdir()
+    values, flower_password = local_environment(nothing_configured, var_dir, models, videos)
 
     secret = values["VIGIL_SECRET_KEY"]
     check_secret_key(secret)
@@ -56,11 +59,12 @@ def test_first_run_makes_private_secrets_and_later_runs_reuse_them(
     assert values["VIGIL_ENV"] == "dev"
     assert values["VIGIL_SIGNUP"] == "open"
     assert values["VIGIL_MODEL_DIR"] == str(models)
+    assert values["VIGIL_CAMERA_FILE_ROOT"] == str(videos)
     for name in ("secret_key", "flower_password"):
         assert _mode(var_dir / name) == 0o600, name
     assert _mode(var_dir) == 0o700
 
-    again, shown = local_environment(nothing_configured, var_dir, models)
+    again, shown = local_environment(nothing_configured, var_dir, models, videos)
     assert again == values
     # The password is shown the one time it is made.
     assert shown is None
@@ -73,9 +77,9 @@ def test_what_the_operator_set_is_kept(
     monkeypatch.setenv("VIGIL_SECRET_KEY", own)
     (tmp_path / ".env").write_text(
         "VIGIL_FLOWER_PASSWORD=flower-from-dotenv\nVIGIL_SIGNUP=invite\nVIGIL_MODEL_DIR=weights\n"
-        "VIGIL_ENV=test\n"
+        "VIGIL_ENV=test\nVIGIL_CAMERA_FILE_ROOT=videos\n"
     )
-    values, shown = local_environment(Configured(), tmp_path / "var", tmp_path)
+    values, shown = local_environment(Configured(), tmp_path / "var", tmp_path, tmp_path)
     assert values == {}
     assert shown is None
     assert not (tmp_path / "var").exists()
@@ -86,10 +90,12 @@ def test_placeholders_are_replaced_and_missing_weights_left_alone(
 ) -> None:
     monkeypatch.setenv("VIGIL_SECRET_KEY", "change-me")
     monkeypatch.setenv("VIGIL_FLOWER_PASSWORD", "change-me")
-    values, _ = local_environment(Configured(), tmp_path / "var", tmp_path / "no-such-folder")
+    missing = tmp_path / "no-such-folder"
+    values, _ = local_environment(Configured(), tmp_path / "var", missing, missing)
     check_secret_key(values["VIGIL_SECRET_KEY"])
     assert values["VIGIL_FLOWER_PASSWORD"] != "change-me"
     assert "VIGIL_MODEL_DIR" not in values
+    assert "VIGIL_CAMERA_FILE_ROOT" not in values
 
 
 def test_a_stored_secret_is_made_private_again(tmp_path: Path) -> None:

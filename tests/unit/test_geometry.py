@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from worker.analytics.geometry import point_in_polygon, segments_intersect, side_of_line
+from worker.engine.analysers.geometry import point_in_polygon, segments_intersect, side_of_line
 
 SQUARE = [(0.2, 0.2), (0.6, 0.2), (0.6, 0.6), (0.2, 0.6)]
 # A "U": the notch between its arms (x 0.4..0.6, y 0.2..0.6) lies outside the polygon.

@@ -4,8 +4,9 @@ import json
 from collections.abc import Sequence
 
 from shared.params import LineParams
-from worker.analytics.lines import LineCounter
-from worker.analytics.types import Event, FrameObject
+from worker.engine.analysers.lines import LineCounter
+from worker.engine.context import FrameObject
+from worker.engine.outputs import TimelineEvent
 
 # Drawn bottom to top: facing up the frame, the left hand is at x < 0.5, the right at x > 0.5.
 UPWARDS = LineParams(name="gate", start=(0.5, 1.0), end=(0.5, 0.0))
@@ -26,15 +27,15 @@ def _walk(
     y: float = 0.5,
     track_id: int | None = 1,
     label: str = "person",
-) -> list[Event]:
+) -> list[TimelineEvent]:
     """Feeds one object along y = `y` through the given x positions, 0.5 s apart."""
-    events: list[Event] = []
+    events: list[TimelineEvent] = []
     for i, x in enumerate(xs):
         events += counter.update(i, i * 0.5, [_obj(x, y, track_id=track_id, label=label)])
     return events
 
 
-def _directions(events: Sequence[Event]) -> list[str]:
+def _directions(events: Sequence[TimelineEvent]) -> list[str]:
     return [event.data["direction"] for event in events]
 
 
@@ -67,7 +68,7 @@ def test_direction_follows_the_way_the_line_is_drawn() -> None:
     counter = LineCounter([downwards, across])
     assert _directions(_walk(counter, [0.2, 0.8], y=0.3)) == ["out"]
     counter = LineCounter([downwards, across])
-    events: list[Event] = []
+    events: list[TimelineEvent] = []
     for i, y in enumerate([0.2, 0.8]):
         events += counter.update(i, float(i), [_obj(0.3, y)])
     assert [(e.data["line"], e.data["direction"]) for e in events] == [("across", "in")]
@@ -104,7 +105,7 @@ def test_crossing_the_extension_outside_the_segment_is_not_counted() -> None:
 def test_going_round_the_end_of_the_line_is_not_counted() -> None:
     short = LineParams(name="door", start=(0.5, 0.4), end=(0.5, 0.0))
     counter = LineCounter([short])
-    events: list[Event] = []
+    events: list[TimelineEvent] = []
     path = [(0.3, 0.3), (0.3, 0.6), (0.7, 0.6), (0.7, 0.3)]
     for i, (x, y) in enumerate(path):
         events += counter.update(i, float(i), [_obj(x, y)])
@@ -118,7 +119,7 @@ def test_appearing_on_the_far_side_is_not_a_crossing() -> None:
 
 def test_tracks_are_followed_separately() -> None:
     counter = LineCounter([UPWARDS])
-    events: list[Event] = []
+    events: list[TimelineEvent] = []
     for i, (a, b) in enumerate([(0.3, 0.7), (0.7, 0.3)]):
         events += counter.update(
             i, float(i), [_obj(a, 0.5, track_id=1), _obj(b, 0.5, track_id=2, index=1)]

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from shared.params import MotionParams
-from worker.analytics.motion import MotionTimeline
-from worker.analytics.types import Event
+from worker.engine.analysers.motion import MotionTimeline
+from worker.engine.outputs import TimelineEvent
 
 FPS = 10.0
 
 
-def feed(timeline: MotionTimeline, pattern: str, intensity: float = 0.2) -> list[Event]:
+def feed(timeline: MotionTimeline, pattern: str, intensity: float = 0.2) -> list[TimelineEvent]:
     """One frame per character at FPS: `#` moving, `.` still; then the video ends."""
-    events: list[Event] = []
+    events: list[TimelineEvent] = []
     for index, char in enumerate(pattern):
         moving = char == "#"
         events += timeline.update(
@@ -58,7 +58,18 @@ def test_motion_start_is_emitted_once_the_segment_qualifies() -> None:
         for event in motion.update(index, index / FPS, True, 0.3, 1.0):
             emitted_at.append(index)
             assert (event.type, event.frame_index, event.timestamp) == ("motion_start", 0, 0.0)
+            # The event says both when the segment started and when it became known.
+            assert (event.emitted_frame_index, event.emitted_at) == (index, index / FPS)
     assert emitted_at == [5]
+
+
+def test_motion_end_is_emitted_once_the_stillness_has_lasted() -> None:
+    motion = timeline(min_segment_s=0.5, merge_gap_s=1.0)
+    events = feed(motion, "#" * 8 + "." * 15)  # moving up to frame 7, at 0.7 s
+    end = events[-1]
+    assert (end.type, end.frame_index, end.timestamp) == ("motion_end", 7, 0.7)
+    # Still for merge_gap_s after the last moving frame: frame 17, at 1.7 s.
+    assert (end.emitted_frame_index, end.emitted_at) == (17, 1.7)
 
 
 def test_stillness_shorter_than_merge_gap_joins_two_bursts() -> None:

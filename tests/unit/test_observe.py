@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import StreamingResponse
 
 from api.metrics.service import ApiMetrics
-from api.observe import ObserveRequests
+from api.observe import ObserveRequests, RedactQueryTokens
 from tests.conftest import TEST_ENV
 
 
@@ -100,3 +100,26 @@ def test_metrics_count_by_route_template_and_status() -> None:
         {"method": "GET", "route": "/api/v1/jobs/{job_id}/status"},
     )
     assert count == 2
+
+
+def test_uvicorn_access_lines_lose_view_tokens() -> None:
+    """uvicorn's own access log (on under `make run`) writes paths with their query strings;
+    camera view tokens in `<img>` URLs must not reach it."""
+    token = "vt1.eyJjIjoiMSJ9.c2lnbmF0dXJl"
+    paths = [
+        f"/api/v1/cameras/gate/mjpeg?token={token}",
+        f"/api/v1/cameras/gate/mjpeg?fps=2&token={token}&x=1",
+        "/api/v1/jobs?status=queued&page_token=kept",
+    ]
+    lines = []
+    for path in paths:
+        record = logging.LogRecord(
+            "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+            ("127.0.0.1:5000", "GET", path, "1.1", 200), None,
+        )  # fmt: skip
+        assert RedactQueryTokens().filter(record)
+        lines.append(record.getMessage())
+    assert token not in "".join(lines)
+    assert "/api/v1/cameras/gate/mjpeg?token=[redacted] HTTP/1.1" in lines[0]
+    assert "?fps=2&token=[redacted]&x=1" in lines[1]
+    assert "page_token=kept" in lines[2]

@@ -1,10 +1,20 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
 from shared.contracts import object_type
-from shared.params import JobParams, ObjectsParams, PeopleParams, VehiclesParams
+from shared.params import (
+    JobParams,
+    ObjectsParams,
+    PeopleParams,
+    PlatesParams,
+    VehiclesParams,
+    validation_context,
+)
+from shared.plates import DEFAULT_PLATE_FORMATS
 
 
 def test_defaults() -> None:
@@ -106,3 +116,25 @@ def test_object_types() -> None:
         "face",
         "motion",
     ]
+
+
+def _plates(region: str, context: dict[str, Any] | None = None) -> JobParams:
+    raw = {"detectors": [{"kind": "plates", "region": region}]}
+    return JobParams.model_validate(raw, context=context)
+
+
+def test_plate_regions_are_the_server_s_given_as_context() -> None:
+    """Validation reads no environment: the caller passes its server's plate formats, and
+    without them (the SDK, a test) the built-in regions apply."""
+    assert _plates("UK").detector("plates") == PlatesParams(region="uk")
+    with pytest.raises(
+        ValidationError, match=r"unknown plate region 'xx' \(known: uk, in, eu, us\)"
+    ):
+        _plates("xx")
+    own = validation_context({"xx": ["[A-Z]{3}"]})
+    assert _plates("xx", own).detector("plates") == PlatesParams.model_validate(
+        {"region": "xx"}, context=own
+    )
+    with pytest.raises(ValidationError, match=r"unknown plate region 'uk' \(known: xx\)"):
+        _plates("uk", own)
+    assert validation_context(None) == validation_context(DEFAULT_PLATE_FORMATS)

@@ -1,5 +1,6 @@
-"""The frame pipeline: one decode for every detector, duplicates across detectors merged,
-and plugins that never touch the video themselves."""
+"""The frame pipeline: one decode for every detector, one YOLO inference for every detector built
+on it, duplicates across detectors merged, plugins that never touch the video themselves, and
+streams that keep apart when one process analyses them in turn."""
 
 from __future__ import annotations
 
@@ -7,14 +8,21 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 import pytest
 
-from shared.params import DETECTOR_PARAMS, JobParams
+from shared.params import DETECTOR_PARAMS, DetectorParams, JobParams
+from shared.settings import get_settings
 from tests.conftest import REPO_ROOT
-from tests.media import BUS, PEDESTRIANS
-from worker.detectors.base import Detection
-from worker.services.analysis import VideoAnalysis, analyze_image
-from worker.services.pipeline import merge_duplicates
+from tests.media import BUS, CARS_MP4, PEDESTRIANS
+from worker.detectors.base import Detection, Detector
+from worker.detectors.registry import detector_classes
+from worker.detectors.yolo import yolo_runner
+from worker.engine.analysis import VideoAnalysis, analyze_image
+from worker.engine.context import merge_duplicates
+from worker.engine.outputs import FrameResult
+from worker.engine.pipeline import Pipeline
+from worker.engine.sources import FileSource, Frame
 
 ALL_DETECTORS = {"detectors": list(DETECTOR_PARAMS)}
 
@@ -45,14 +53,98 @@ def test_every_detector_reads_the_one_decoded_frame(monkeypatch: pytest.MonkeyPa
     assert set(run.summary["detectors"]) == set(DETECTOR_PARAMS)
 
 
+def test_yolo_predicts_once_per_frame_for_every_detector_built_on_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    runner = yolo_runner(get_settings().model_name)
+    real = runner.model.predict
+    predictions: list[int] = []
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        predictions.append(1)
+        return real(*args, **kwargs)
+
+    # The model is a library object: counting its calls is the honest check.
+    monkeypatch.setattr(runner.model, "predict", counting)
+    kinds = ["objects", "people", "vehicles", "faces", "plates"]
+    source = FileSource(CARS_MP4, max_frames=3)
+    pipeline = Pipeline(
+        JobParams.model_validate({"detectors": kinds}),
+        video=True,
+        analysed_fps=source.analysed_fps,
+    )
+    results = [pipeline.process(f.index, f.timestamp, f.image) for f in source.frames()]
+    assert any(d["label"] == "car" for r in results for d in r.detections)
+    assert len(predictions) == 3
+
+
 def test_plugins_never_open_media() -> None:
     offenders = [
         f"{path.name}: {call}"
-        for path in (REPO_ROOT / "worker" / "detectors").rglob("*.py")
+        for folder in ("detectors", "engine/analysers")
+        for path in (REPO_ROOT / "worker" / folder).rglob("*.py")
         for call in ("VideoCapture", "imread", "read_frames")
         if call in path.read_text()
     ]
     assert offenders == []
+
+
+def test_every_detector_kind_is_found_by_a_detector_or_its_analyser() -> None:
+    # Motion compares each frame with the last, state a shared detector cannot keep.
+    assert set(detector_classes()) | {"motion"} == set(DETECTOR_PARAMS)
+
+
+def test_a_detector_needs_a_parameter_class() -> None:
+    with pytest.raises(TypeError, match="no parameter class"):
+
+        class Unlisted(Detector[DetectorParams]):
+            kind = "unlisted"
+
+            def detect(self, frame: np.ndarray) -> list[Detection]:
+                return []
+
+
+TWO_STREAMS = JobParams.model_validate(
+    {
+        "detectors": ["objects", "motion"],
+        "zones": [{"name": "left", "polygon": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]]}],
+        "lines": [{"name": "centre", "start": [0.5, 0], "end": [0.5, 1]}],
+    }
+)
+
+
+def _stream(frames: list[Frame], pipeline: Pipeline) -> list[FrameResult]:
+    return [pipeline.process(f.index, f.timestamp, f.image) for f in frames]
+
+
+def test_two_streams_in_turn_give_what_each_gives_alone() -> None:
+    """One process, two cameras: each pipeline keeps its own previous frame, tracks, zones and
+    counts, and the shared detectors and YOLO keep nothing from the other stream."""
+    sources = [FileSource(path, frame_skip=3, max_frames=12) for path in (PEDESTRIANS, CARS_MP4)]
+    frames = [list(source.frames()) for source in sources]
+
+    def pipeline(source: FileSource) -> Pipeline:
+        return Pipeline(TWO_STREAMS, video=True, analysed_fps=source.analysed_fps)
+
+    alone: list[tuple[list[FrameResult], dict[str, Any]]] = []
+    for source, stream in zip(sources, frames, strict=True):
+        single = pipeline(source)
+        alone.append(([*_stream(stream, single), single.flush()], single.summary()))
+
+    pipelines = [pipeline(source) for source in sources]
+    in_turn: list[list[FrameResult]] = [[], []]
+    for pair in zip(*frames, strict=True):
+        for results, each, frame in zip(in_turn, pipelines, pair, strict=True):
+            results += _stream([frame], each)
+    for results, each in zip(in_turn, pipelines, strict=True):
+        results.append(each.flush())
+
+    assert [(r, p.summary()) for r, p in zip(in_turn, pipelines, strict=True)] == alone
+    # Both streams moved and had tracks to lose: there was state to mix up.
+    for results, summary in alone:
+        assert summary["motion"]["motion_frames"] > 0
+        assert summary["total_unique_objects"] > 0
+        assert any(r.events for r in results)
 
 
 def box(label: str, x: float, confidence: float = 0.8, source: str = "yolo") -> Detection:

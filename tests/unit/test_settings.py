@@ -1,8 +1,21 @@
 from __future__ import annotations
 
+import base64
+import re
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
+from shared.configured import (
+    PROCESS_CHECKS,
+    check_api_settings,
+    check_camera_runner_settings,
+    check_webhook_sender_settings,
+    check_worker_settings,
+    warmup_detectors,
+)
+from shared.params import DETECTOR_KINDS
 from shared.settings import Settings
 from tests.conftest import REPO_ROOT
 
@@ -79,11 +92,92 @@ def test_visibility_timeout_must_outlast_the_hard_limit() -> None:
 
 
 def test_warmup_detectors_are_known_names_from_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert warmup_detectors(Settings()) == list(DETECTOR_KINDS)
     monkeypatch.setenv("VIGIL_WARMUP_DETECTORS", '["objects", "faces"]')
-    assert Settings().warmup_detectors == ["objects", "faces"]
+    assert warmup_detectors(Settings()) == ["objects", "faces"]
     monkeypatch.setenv("VIGIL_WARMUP_DETECTORS", "[]")
-    assert Settings().warmup_detectors == []
-    with pytest.raises(
-        ValidationError, match="VIGIL_WARMUP_DETECTORS names unknown detectors: xray"
-    ):
-        Settings(warmup_detectors=["objects", "xray"])
+    assert warmup_detectors(Settings()) == []
+    # The settings cannot judge detector names (they import nothing of the domain); the
+    # worker refuses them as it starts.
+    unknown = Settings(warmup_detectors=["objects", "xray"])
+    with pytest.raises(ValueError, match="VIGIL_WARMUP_DETECTORS names unknown detectors: xray"):
+        check_worker_settings(unknown)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (
+            {"plate_formats": {"uk": ["[A-Z"]}},
+            "VIGIL_PLATE_FORMATS: plate format for region 'uk' is not a regex",
+        ),
+        (
+            {"plate_region": "atlantis"},
+            "VIGIL_PLATE_REGION 'atlantis' is not a region of VIGIL_PLATE_FORMATS (uk, in, eu, us)",
+        ),
+        (
+            {"plate_formats": {"xx": ["[A-Z]{3}"]}, "plate_region": "uk"},
+            "VIGIL_PLATE_REGION 'uk' is not a region of VIGIL_PLATE_FORMATS (xx)",
+        ),
+    ],
+)
+def test_the_processes_that_read_plates_refuse_bad_plate_settings(
+    setting: dict[str, Any], message: str
+) -> None:
+    settings = Settings(**setting)
+    for check in (check_api_settings, check_worker_settings):
+        with pytest.raises(ValueError, match=re.escape(message)):
+            check(settings)
+    check_webhook_sender_settings(settings)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"webhook_allowed_networks": ["127.0.0.0/8"]}, "names no port"),
+        ({"webhook_allowed_networks": ["10.0.0.1/8:443"]}, "not a valid CIDR"),
+        ({"webhook_public_ports": "443,https"}, "VIGIL_WEBHOOK_PUBLIC_PORTS"),
+    ],
+)
+def test_the_processes_that_vet_webhook_urls_refuse_bad_allow_lists(
+    setting: dict[str, Any], message: str
+) -> None:
+    settings = Settings(**setting)
+    for check in (check_api_settings, check_webhook_sender_settings):
+        with pytest.raises(ValueError, match=message):
+            check(settings)
+    check_worker_settings(settings)
+
+
+def test_good_domain_settings_pass_every_start_up_check() -> None:
+    settings = Settings(
+        plate_formats={"xx": ["[A-Z]{3}[0-9]{3}"]},
+        plate_region="xx",
+        warmup_detectors=["plates"],
+        webhook_allowed_networks=["127.0.0.0/8:8080", "hooks.internal:443"],
+        webhook_public_ports="443",
+    )
+    for check in PROCESS_CHECKS:
+        check(settings)
+
+
+@pytest.mark.parametrize("entry", ["not-a-network", "10.0.0.1/8", "10.0.0.0/33", "*"])
+def test_camera_allowed_networks_that_are_not_networks_are_refused(entry: str) -> None:
+    with pytest.raises(ValidationError, match="VIGIL_CAMERA_ALLOWED_NETWORKS"):
+        Settings(camera_allowed_networks=["127.0.0.0/8", entry])
+
+
+def test_camera_allowed_networks_take_addresses_and_networks() -> None:
+    entries = ["127.0.0.0/8", "169.254.10.0/24", "::1", "fe80::/10"]
+    assert Settings(camera_allowed_networks=entries).camera_allowed_networks == entries
+
+
+@pytest.mark.parametrize("key", ["not base64!", "c2hvcnQ="])
+def test_the_processes_that_hold_camera_credentials_refuse_a_bad_secrets_key(key: str) -> None:
+    settings = Settings(camera_secrets_key=key)
+    for check in (check_api_settings, check_camera_runner_settings):
+        with pytest.raises(ValueError, match="VIGIL_CAMERA_SECRETS_KEY"):
+            check(settings)
+    check_worker_settings(settings)
+    good = Settings(camera_secrets_key=base64.b64encode(bytes(range(32))).decode())
+    check_api_settings(good)

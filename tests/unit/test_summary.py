@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from worker.services.summary import SummaryBuilder
+from worker.engine.summary import SummaryBuilder
 
 
 def _det(label: str) -> dict[str, Any]:

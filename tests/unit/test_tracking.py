@@ -7,8 +7,8 @@ from collections import Counter
 
 from shared.params import PeopleParams, TrackingParams
 from tests.media import PEDESTRIANS
-from worker.analytics.tracking import IdStitcher, RawTracker
 from worker.detectors.registry import get_detector
+from worker.engine.analysers.tracking import IdStitcher, RawTracker
 from worker.video.reader import read_frames
 
 Box = tuple[float, float, float, float]

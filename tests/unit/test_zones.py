@@ -4,8 +4,9 @@ import json
 from collections.abc import Sequence
 
 from shared.params import ZoneParams
-from worker.analytics.types import Event, FrameObject
-from worker.analytics.zones import ZoneMonitor
+from worker.engine.analysers.zones import ZoneMonitor
+from worker.engine.context import FrameObject
+from worker.engine.outputs import TimelineEvent
 
 SQUARE = ((0.2, 0.2), (0.6, 0.2), (0.6, 0.6), (0.2, 0.6))  # area 0.16
 INSIDE, OUTSIDE = (0.4, 0.4), (0.8, 0.4)
@@ -26,7 +27,7 @@ def _zone(**overrides: object) -> ZoneParams:
 
 def _walk(
     monitor: ZoneMonitor, positions: Sequence[tuple[float, float] | None], step_s: float = 1.0
-) -> list[list[Event]]:
+) -> list[list[TimelineEvent]]:
     """Feeds one track (id 1) through frames 0, 1, ... at `step_s` apart (None: not detected);
     returns each update's events."""
     return [
@@ -35,7 +36,7 @@ def _walk(
     ]
 
 
-def _types(events: Sequence[Event]) -> list[str]:
+def _types(events: Sequence[TimelineEvent]) -> list[str]:
     return [event.type for event in events]
 
 
@@ -66,6 +67,8 @@ def test_enter_and_exit_are_dated_at_the_first_sighting_and_carry_the_dwell() ->
     assert [_types(e) for e in events] == [[], [], ["zone_enter"], [], [], [], ["zone_exit"]]
     enter, exit_ = events[2][0], events[6][0]
     assert (enter.frame_index, enter.timestamp) == (1, 1.0)
+    assert (enter.emitted_frame_index, enter.emitted_at) == (2, 2.0)
+    assert (exit_.emitted_frame_index, exit_.emitted_at) == (6, 6.0)
     assert enter.data == {"zone": "lobby", "track_id": 1, "label": "person"}
     assert (exit_.frame_index, exit_.timestamp) == (5, 5.0)
     assert exit_.data == {

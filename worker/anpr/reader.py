@@ -14,20 +14,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import cv2
 import numpy as np
 
-from shared.params import PlateLocalisation
+from shared.configured import plate_formats
+from shared.params import PlateLocalisation, PlatesParams
 from shared.plates import PlateFormats, PlateMatch, resolve_plate
 from shared.settings import get_settings
-from worker.anpr.ocr import OcrEngine, TextLine
-from worker.detectors.cascades import cascade_path, load_cascade
+from worker.anpr.ocr import OcrEngine, TextLine, default_engine, get_engine
+from worker.detectors.cascades import haar_cascade
 from worker.detectors.yolo import yolo_runner
 
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in frame pixels
 
+# COCO vehicles that carry plates (bicycles do not).
+PLATED_VEHICLES = ("car", "motorcycle", "bus", "truck")
 PLATE_CASCADE = "haarcascade_russian_plate_number.xml"
 PLATE_LABEL = "plate"
 PLATE_MODEL_CONFIDENCE = 0.1
@@ -90,11 +92,6 @@ def vehicle_search_box(vehicle: Box) -> Box:
     return (x1, y1 + VEHICLE_TOP_SKIPPED * (y2 - y1), x2, y2)
 
 
-@lru_cache(maxsize=1)
-def _plate_cascade() -> cv2.CascadeClassifier:
-    return load_cascade(cascade_path(PLATE_CASCADE))
-
-
 def _plate_model_boxes(frame: np.ndarray) -> list[Box]:
     runner = yolo_runner(get_settings().plate_model_name)
     found = runner.predict(frame).select(PLATE_MODEL_CONFIDENCE, (PLATE_LABEL,), 0)
@@ -103,7 +100,7 @@ def _plate_model_boxes(frame: np.ndarray) -> list[Box]:
 
 def _haar_boxes(frame: np.ndarray) -> list[Box]:
     grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    found = _plate_cascade().detectMultiScale(grey, scaleFactor=1.1, minNeighbors=3)
+    found = haar_cascade(PLATE_CASCADE).detectMultiScale(grey, scaleFactor=1.1, minNeighbors=3)
     return [
         _padded((x, y, x + w, y + h), PLATE_PAD_X, PLATE_PAD_Y)
         for x, y, w, h in np.asarray(found, dtype=float).reshape(-1, 4).tolist()
@@ -162,10 +159,20 @@ def plate_likeness(
 
 
 class PlateReader:
-    def __init__(self, engine: OcrEngine, formats: PlateFormats, region: str | None) -> None:
+    """Reads plates with one OCR engine and one region's formats; keeps no state between
+    frames. Readings scoring under `min_confidence` are not reported."""
+
+    def __init__(
+        self,
+        engine: OcrEngine,
+        formats: PlateFormats,
+        region: str | None,
+        min_confidence: float = 0.0,
+    ) -> None:
         self.engine = engine
         self.formats = formats
         self.region = region
+        self.min_confidence = min_confidence
 
     def read(
         self, frame: np.ndarray, vehicles: Sequence[Box], strategy: PlateLocalisation
@@ -183,7 +190,11 @@ class PlateReader:
             chosen[vehicle] = _vote([c for c in candidates if c.read.vehicle == vehicle])
         if any(vehicle is not None for vehicle in chosen):
             chosen.pop(None, None)
-        return [chosen[v] for v in sorted(chosen, key=lambda v: -1 if v is None else v)]
+        return [
+            chosen[v]
+            for v in sorted(chosen, key=lambda v: -1 if v is None else v)
+            if chosen[v].confidence >= self.min_confidence
+        ]
 
     def _ocr(self, frame: np.ndarray, region: Box) -> list[TextLine]:
         height, width = frame.shape[:2]
@@ -222,3 +233,14 @@ def _vote(candidates: list[_Candidate]) -> PlateRead:
     agree), represented by its most confident reading."""
     winner = top_text((c.read.text, c.score) for c in candidates)
     return max((c.read for c in candidates if c.read.text == winner), key=lambda r: r.confidence)
+
+
+def plate_reader(params: PlatesParams) -> PlateReader:
+    """The reader a `plates` config asks for; its OCR engine is loaded once per process."""
+    settings = get_settings()
+    return PlateReader(
+        get_engine(params.ocr_engine or default_engine()),
+        plate_formats(settings),
+        params.region or settings.plate_region,
+        params.confidence,
+    )

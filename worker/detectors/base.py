@@ -1,18 +1,26 @@
 """The interface every detector implements; the analysis pipeline knows only this.
 
-A detector's config class is its parameter schema from shared/params.py (the API validates
-the same schema), resolved with the job's defaults, frozen and hashable."""
+A detector is stateless: `detect` depends on the frame and its config alone, so one instance
+serves every stream of a process (the registry caches one per config). What a stream must
+remember between frames belongs to an analyser (worker/engine/analysers/), built per pipeline.
+A detector's config is its parameter class from shared/params.py (the API validates the same
+schema), resolved with the job's defaults, frozen and hashable."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import numpy as np
 
-from shared.params import DetectorParams
+from shared.params import DETECTOR_PARAMS, DetectorParams
+
+# What a box is to the analytics. An `object` is tracked, and counted by zones, lines and crowd;
+# a `part` of one (a face, a plate) is never counted, or its owner would count twice; a
+# `measurement` (a moving region) has no identity: not tracked, counted nor in the statistics.
+Role = Literal["object", "part", "measurement"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +71,17 @@ ConfigT = TypeVar("ConfigT", bound=DetectorParams)
 
 class Detector(ABC, Generic[ConfigT]):
     kind: ClassVar[str]
-    config_class: ClassVar[type[DetectorParams]]
+    role: ClassVar[Role] = "object"
+    # Where boxes of two detectors coincide, the one merged first is kept: lower goes first.
+    merge_priority: ClassVar[int] = 0
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        kind = cls.__dict__.get("kind")
+        if kind is not None and kind not in DETECTOR_PARAMS:
+            raise TypeError(
+                f"{cls.__name__}.kind {kind!r} has no parameter class in shared/params.py"
+            )
 
     def __init__(self, config: ConfigT) -> None:
         self.config = config
@@ -71,16 +89,3 @@ class Detector(ABC, Generic[ConfigT]):
     @abstractmethod
     def detect(self, frame: np.ndarray) -> list[Detection]:
         """Detections in one BGR frame."""
-
-    def detect_batch(self, frames: Sequence[np.ndarray]) -> list[list[Detection]]:
-        """Detections for several frames; override where the backend batches natively."""
-        return [self.detect(frame) for frame in frames]
-
-    def reset(self) -> None:
-        """Forget what earlier frames left behind; called before each image or video, because
-        one cached instance serves every job of a worker process."""
-
-    def frame_metrics(self) -> dict[str, Any]:
-        """Measurements of the last frame passed to `detect` beyond its boxes (motion level,
-        say), stored with the frame's results under the detector's kind."""
-        return {}

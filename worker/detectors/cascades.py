@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import cv2
@@ -28,3 +29,9 @@ def load_cascade(path: Path) -> cv2.CascadeClassifier:
     if cascade.empty():
         raise ModelUnavailableError(f"cannot load the Haar cascade {path} (missing or corrupt)")
     return cascade
+
+
+@cache
+def haar_cascade(file_name: str) -> cv2.CascadeClassifier:
+    """One of OpenCV's cascades, loaded once per process: detection keeps no state in it."""
+    return load_cascade(cascade_path(file_name))

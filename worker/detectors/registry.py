@@ -1,4 +1,5 @@
-"""Finds every Detector in plugins/ and caches one instance per distinct config, per process."""
+"""Finds every Detector in plugins/ and caches one instance per distinct config, per process:
+detectors keep no state between frames, so every stream shares them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pkgutil
 from functools import cache, lru_cache
 from typing import Any
 
-from shared.params import DetectorParams
+from shared.params import DetectorParams, JobParams
 from worker.detectors import plugins
 from worker.detectors.base import Detector
 
@@ -33,3 +34,20 @@ def get_detector(config: DetectorParams) -> Detector[DetectorParams]:
     except KeyError:
         raise ValueError(f"unknown detector kind {config.kind!r}") from None
     return cls(config)
+
+
+def merge_order(params: JobParams) -> list[DetectorParams]:
+    """The job's detectors, resolved, in the order their boxes are merged: as listed, moved by
+    their class's `merge_priority`. A kind without a Detector class (`motion`, which its
+    analyser finds because it compares each frame with the last) keeps its place."""
+    classes = detector_classes()
+    return sorted(
+        params.resolved_detectors(),
+        key=lambda config: classes[config.kind].merge_priority if config.kind in classes else 0,
+    )
+
+
+def build_detectors(order: list[DetectorParams]) -> list[Detector[DetectorParams]]:
+    """The shared detector of each config in `order` that has a Detector class."""
+    classes = detector_classes()
+    return [get_detector(config) for config in order if config.kind in classes]

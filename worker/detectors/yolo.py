@@ -1,8 +1,10 @@
 """One YOLO inference per frame, shared by every detector built on it (`objects`, `people`,
-`vehicles`): each filters the same raw output by class, score and size."""
+`vehicles`, the persons `faces` searches and the vehicles `plates` reads): each filters the same
+raw output by class, score and size."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
@@ -44,18 +46,25 @@ class YoloOutput:
 
 
 class YoloRunner:
-    """Predicts once per frame object: a second detector asking about the same frame gets the
-    remembered output."""
+    """One model, shared by every detector and stream of a process. Predicts once per frame
+    object: a second detector asking about the frame just predicted gets the remembered output.
+
+    The memo is per thread and holds the frame itself, so that it can only answer for that very
+    array: streams analysed in turn in one thread each pass their own frame objects, and a
+    pipeline hands every detector the same one. Ultralytics' predictor is not thread-safe, so
+    predictions take turns."""
 
     def __init__(self, model_name: str) -> None:
         self.model = load_yolo(model_name)
-        self._last_frame: np.ndarray | None = None
-        self._last_output: YoloOutput | None = None
+        self._lock = threading.Lock()
+        self._memo = threading.local()
 
     def predict(self, frame: np.ndarray) -> YoloOutput:
-        if frame is self._last_frame and self._last_output is not None:
-            return self._last_output
-        result: Any = self.model.predict(frame, conf=FLOOR_CONFIDENCE, verbose=False)[0]
+        last: tuple[np.ndarray, YoloOutput] | None = getattr(self._memo, "last", None)
+        if last is not None and last[0] is frame:
+            return last[1]
+        with self._lock:
+            result: Any = self.model.predict(frame, conf=FLOOR_CONFIDENCE, verbose=False)[0]
         boxes = result.boxes
         output = YoloOutput(
             xyxy=boxes.xyxy.cpu().numpy(),
@@ -63,7 +72,7 @@ class YoloRunner:
             cls=boxes.cls.cpu().numpy(),
             names=dict(result.names),
         )
-        self._last_frame, self._last_output = frame, output
+        self._memo.last = (frame, output)
         return output
 
 

@@ -21,18 +21,20 @@ from tortoise.exceptions import DBConnectionError
 from tortoise.timezone import now as utcnow
 
 from shared import metrics, storage
+from shared.configured import params_context
 from shared.db.enums import JobKind, JobStatus
 from shared.db.models import Job
 from shared.enqueue import enqueue_deliveries
+from shared.jobs import outcome
 from shared.params import JobParams
 from shared.repositories import jobs as repo
 from shared.repositories import watchlist
 from shared.repositories.jobs import FrameRecord
 from shared.settings import get_settings
-from worker.anpr.monitor import WatchEntry
+from worker.engine.analysis import VideoAnalysis, analyze_image, model_summary
+from worker.engine.outputs import WatchEntry
 from worker.errors import JobLostError, MediaError, ModelUnavailableError
 from worker.runtime import run
-from worker.services.analysis import VideoAnalysis, analyze_image, model_summary
 from worker.services.events import publish
 from worker.services.progress_webhooks import ProgressWebhooks
 
@@ -63,7 +65,7 @@ def run_job(job_id: UUID, kind: JobKind) -> None:
     publish(job.id, "status", status=JobStatus.PROCESSING, attempt=job.attempts)
     try:
         path = storage.resolve(job.media_path or "")
-        params = JobParams.model_validate(job.params)
+        params = JobParams.model_validate(job.params, context=params_context(settings))
         if kind is JobKind.IMAGE:
             _run_image(job, path, params)
         else:
@@ -128,7 +130,7 @@ def _explain_unclaimed(job_id: UUID, max_attempts: int) -> None:
     if job is None:
         logger.info("job %s: gone before it started", job_id)
     elif job.status is JobStatus.QUEUED and job.attempts >= max_attempts:
-        failed = run(repo.fail(job_id, f"gave up after {job.attempts} attempts"))
+        failed = run(outcome.give_up(job_id, max_attempts))
         if failed:
             storage.delete(job.media_path)
             _announce_failure(job, failed)
@@ -137,14 +139,14 @@ def _explain_unclaimed(job_id: UUID, max_attempts: int) -> None:
 
 
 def _fail(job: Job, message: str) -> None:
-    failed = run(repo.fail(job.id, message, attempt=job.attempts))
+    failed = run(outcome.fail(job.id, message, attempt=job.attempts))
     if failed:
         storage.delete_annotated(job.id)
         logger.warning("job %s: failed: %s", job.id, message)
         _announce_failure(job, failed, error=message)
 
 
-def _announce_failure(job: Job, failed: repo.Finished, **event: str) -> None:
+def _announce_failure(job: Job, failed: outcome.Finished, **event: str) -> None:
     """Once a failure has committed: send its webhooks, tell live listeners, count it."""
     enqueue_deliveries(failed.deliveries)
     publish(job.id, "status", status=JobStatus.FAILED, **event)
@@ -166,7 +168,7 @@ def _run_image(job: Job, path: Path, params: JobParams) -> None:
         annotated, absolute = storage.annotated_path(job.id, job.attempts, ".jpg")
         absolute.write_bytes(analysis.annotated_jpeg)
     done = run(
-        repo.complete(
+        outcome.complete(
             job.id,
             job.attempts,
             [analysis.frame],
@@ -208,7 +210,7 @@ def _run_video(job: Job, path: Path, params: JobParams, interval: float) -> None
                 last_flush = now
     elapsed = time.monotonic() - started
     done = run(
-        repo.complete(
+        outcome.complete(
             job.id,
             job.attempts,
             batch,

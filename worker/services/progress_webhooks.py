@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import logging
 import time
+from uuid import UUID
 
 from tortoise.exceptions import BaseORMException
 
 from shared.contracts import EVENT_JOB_PROGRESS
 from shared.db.models import Job
 from shared.enqueue import enqueue_deliveries
-from shared.repositories import webhooks
 from shared.settings import get_settings
+from shared.webhooks import outbox
 from shared.webhooks.events import job_progress
 from worker.runtime import run
 
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 class ProgressWebhooks:
     def __init__(self, job: Job) -> None:
         self.job = job
+        self.owner_id: UUID = job.owner_id  # type: ignore[attr-defined]  # Tortoise's FK column
         self.interval = get_settings().webhook_progress_interval_s
         self.last_sent: float | None = None
 
@@ -34,7 +36,7 @@ class ProgressWebhooks:
         self.last_sent = now
         data = job_progress(self.job.id, self.job.kind.value, **progress)
         try:
-            ids = run(webhooks.add_event(self.job, EVENT_JOB_PROGRESS, data))
+            ids = run(outbox.commit_event(self.owner_id, EVENT_JOB_PROGRESS, data, job=self.job))
         except (BaseORMException, OSError):
             logger.warning(
                 "job %s: could not record a progress webhook", self.job.id, exc_info=True

@@ -10,6 +10,7 @@ from shared import storage
 from shared.contracts import JOBS_SWEEP
 from shared.db.enums import JobStatus
 from shared.enqueue import enqueue_deliveries, enqueue_job
+from shared.jobs import outcome
 from shared.repositories import jobs as repo
 from shared.settings import get_settings
 from worker.celery_app import app
@@ -38,7 +39,7 @@ def sweep_jobs() -> dict[str, int]:
     output past its retention and uploads no job refers to."""
     settings = get_settings()
     result = run(
-        repo.sweep(
+        outcome.sweep(
             requeue_after=timedelta(seconds=settings.requeue_after_s),
             stale_after=timedelta(seconds=settings.stale_after_s),
             max_attempts=settings.job_max_attempts,

@@ -16,7 +16,7 @@ import numpy as np
 from shared.params import FacesParams
 from shared.settings import get_settings
 from worker.detectors.base import Detection, Detector, suppress_overlaps
-from worker.detectors.cascades import cascade_path, load_cascade
+from worker.detectors.cascades import haar_cascade
 from worker.detectors.yolo import YoloRunner, yolo_runner
 
 LABEL = "face"
@@ -36,11 +36,11 @@ def face_confidence(level_weight: float) -> float:
 
 class FaceDetector(Detector[FacesParams]):
     kind = "faces"
-    config_class = FacesParams
+    role = "part"  # of a person
 
     def __init__(self, config: FacesParams) -> None:
         super().__init__(config)
-        self.cascade = load_cascade(cascade_path(CASCADE_FILE))
+        self.cascade = haar_cascade(CASCADE_FILE)
 
     @cached_property
     def runner(self) -> YoloRunner:

@@ -12,7 +12,9 @@ from worker.detectors.yolo import yolo_runner
 
 class ObjectDetector(Detector[ObjectsParams]):
     kind = "objects"
-    config_class = ObjectsParams
+    # General-purpose, so merged last: where its box coincides with a specialised detector's,
+    # the specialised one (with its source, e.g. `yolo+hog`) is kept.
+    merge_priority = 1
 
     def __init__(self, config: ObjectsParams) -> None:
         super().__init__(config)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from functools import cached_property
+from functools import cache, cached_property
 
 import cv2
 import numpy as np
@@ -114,6 +114,12 @@ class HogPeople:
         )
 
 
+@cache
+def hog_people() -> HogPeople:
+    """One HOG detector per process: it keeps no state between frames."""
+    return HogPeople()
+
+
 def _hog_detection(window: list[float], weight: float, scale: float) -> Detection:
     x1, y1, x2, y2 = (v / scale for v in shrink_hog_window(*window))
     confidence = hog_confidence(weight)
@@ -124,15 +130,14 @@ def _hog_detection(window: list[float], weight: float, scale: float) -> Detectio
 
 class PeopleDetector(Detector[PeopleParams]):
     kind = "people"
-    config_class = PeopleParams
 
     @cached_property
     def runner(self) -> YoloRunner:
         return yolo_runner(get_settings().model_name)
 
-    @cached_property
+    @property
     def hog(self) -> HogPeople:
-        return HogPeople()
+        return hog_people()
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
         confidence = self.config.confidence or 0.0

@@ -12,7 +12,6 @@ from worker.detectors.yolo import yolo_runner
 
 class VehicleDetector(Detector[VehiclesParams]):
     kind = "vehicles"
-    config_class = VehiclesParams
 
     def __init__(self, config: VehiclesParams) -> None:
         super().__init__(config)

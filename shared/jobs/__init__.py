@@ -1,0 +1,1 @@
+"""Job services shared by the API and the worker."""

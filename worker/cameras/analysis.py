@@ -1,0 +1,311 @@
+"""The runner's analysis thread: one set of models for all its cameras.
+
+Each camera is due every 1/target seconds (CameraParams.target_fps of its source's rate, capped
+by VIGIL_CAMERA_MAX_DETECT_FPS). The thread takes, among the cameras due, the one most overdue,
+and analyses the NEWEST frame its capture holds; frames that came in between are skipped, so no
+queue ever builds up and a runner that cannot keep up analyses each camera less often (which
+shows in `fps_analysed` and, past a point, as `degraded`) rather than later.
+
+Per camera the thread keeps a Pipeline (per-stream state: tracks, zones, motion, plates) and
+turns each frame's result into events for the publisher, Postgres records for plate reads and
+watchlist matches, and, when due, an annotated snapshot."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import numpy as np
+
+from shared.cameras.events import ANPR, DETECTION, MOTION, TIMELINE_TYPES, iso_millis
+from shared.cameras.params import CameraParams
+from shared.cameras.source import redact
+from shared.configured import params_context
+from shared.db.enums import CameraState
+from shared.settings import Settings
+from worker.annotate import draw_frame, encode_jpeg
+from worker.cameras.camera import LiveCamera
+from worker.cameras.capture import Frame
+from worker.cameras.events import (
+    WATCHLIST_MATCH,
+    BusEvent,
+    DetectionPolicy,
+    anpr_body,
+    bounding_box,
+    detection_body,
+    match_body,
+    motion_body,
+    new_event,
+    objects,
+    timeline_body,
+    wants_motion_event,
+)
+from worker.cameras.snapshots import UNWATCHED_INTERVAL_S, Snapshot, SnapshotWriter
+from worker.engine.outputs import FrameResult, PlateSettled, WatchMatch
+from worker.engine.pipeline import Pipeline
+
+logger = logging.getLogger(__name__)
+
+# With nothing due, the thread looks again after at most this long (a camera added meanwhile).
+IDLE_S = 0.05
+# A camera due without a new frame is asked again after this long.
+NO_FRAME_RETRY_S = 0.01
+# A camera's frames are analysed once its `online` status is out, so that no consumer sees a
+# detection from a camera whose last status still says `starting` or `reconnecting`.
+ANALYSED_STATES = frozenset({CameraState.ONLINE, CameraState.DEGRADED})
+# The engine names a crowd level change `crowd_level_changed`; the bus says `crowd_level`.
+BUS_TYPE = {"crowd_level_changed": "crowd_level"}
+# Plate reads and watchlist matches reach the bus as `anpr` and `watchlist_match` events from
+# the result's plates and matches, so their timeline copies are not published again.
+FROM_PLATES = ("plate_read", WATCHLIST_MATCH)
+# Tracked objects remembered per camera (class and last box), so that a plate settling after
+# its car has left the frame still says which car it was.
+TRACKS_KEPT = 256
+JPEG_QUALITY = 80
+
+
+def warm_up(settings: Settings) -> None:
+    """Load the models a camera with default parameters uses (process-wide, shared by every
+    pipeline) by analysing one blank frame."""
+    job = CameraParams().job_params(params_context(settings))
+    blank = np.zeros((360, 640, 3), dtype=np.uint8)
+    Pipeline(job, video=True, analysed_fps=5.0, watchlist=()).process(0, 0.0, blank)
+
+
+@dataclass(frozen=True)
+class PlateRecord:
+    """A plate read or a watchlist match, for Postgres (and, for a match, the webhook)."""
+
+    camera: LiveCamera
+    event: BusEvent
+    plate: PlateSettled | WatchMatch
+
+
+@dataclass
+class Session:
+    """One camera as the analysis thread sees it."""
+
+    camera: LiveCamera
+    pipeline: Pipeline | None = None
+    # The capture time of the first frame: the pipeline's timestamps count from it.
+    epoch: float = 0.0
+    last_index: int = -1
+    next_due: float = 0.0
+    retry_at: float = 0.0
+    last_snapshot: float = float("-inf")
+    tracks: OrderedDict[int, tuple[str, Sequence[float]]] = field(default_factory=OrderedDict)
+    policy: DetectionPolicy = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.policy = DetectionPolicy(self.camera.params.event_policy)
+
+
+class Analyser(threading.Thread):
+    def __init__(
+        self,
+        cameras: Callable[[], Sequence[LiveCamera]],
+        *,
+        emit: Callable[[BusEvent], None],
+        record: Callable[[PlateRecord], None],
+        snapshots: SnapshotWriter,
+        model_info: Mapping[str, Any],
+        max_detect_fps: float,
+    ) -> None:
+        super().__init__(name="camera-analysis", daemon=True)
+        self.cameras = cameras
+        self.emit = emit
+        self.record = record
+        self.snapshots = snapshots
+        self.model_info = dict(model_info)
+        self.max_detect_fps = max_detect_fps
+        self._sessions: dict[tuple[UUID, int], Session] = {}
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+
+    def wake(self) -> None:
+        """A camera was added or removed."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        self.join(10.0)
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            sessions = [s for s in self._sync() if s.camera.status.state in ANALYSED_STATES]
+            now = time.monotonic()
+            due = [s for s in sessions if s.next_due <= now and s.retry_at <= now]
+            if not due:
+                upcoming = [max(s.next_due, s.retry_at) for s in sessions]
+                self._wake.wait(min([IDLE_S, *(t - now for t in upcoming)]))
+                self._wake.clear()
+                continue
+            session = min(due, key=lambda s: s.next_due)
+            frame = session.camera.latest(after=session.last_index)
+            if frame is None:
+                session.retry_at = now + NO_FRAME_RETRY_S
+                continue
+            self._analyse(session, frame, now)
+
+    def _sync(self) -> list[Session]:
+        """Sessions for the cameras held now: new ones made, released ones dropped (with their
+        pipeline's state)."""
+        current = {
+            (c.claimed.id, c.claimed.generation): c
+            for c in self.cameras()
+            if c.runs and c.failure is None
+        }
+        for key in list(self._sessions):
+            if key not in current:
+                del self._sessions[key]
+        for key, camera in current.items():
+            if key not in self._sessions:
+                self._sessions[key] = Session(camera)
+        return list(self._sessions.values())
+
+    def _analyse(self, session: Session, frame: Frame, started: float) -> None:
+        camera = session.camera
+        try:
+            result = self._process(session, frame)
+        except Exception as exc:
+            # A pipeline that fails on a frame would fail on the next ones too: the camera goes
+            # to `error` (its lease kept, so that no other runner loops on it) until changed.
+            logger.exception("analysis of camera %s failed", camera.claimed.camera_id)
+            camera.failure = redact(f"analysis failed: {exc}")
+            return
+        camera.analysed.add(time.monotonic())
+        period = 1.0 / camera.target_fps(self.max_detect_fps)
+        # Keep the rhythm, but never catch up in a burst after falling behind.
+        session.next_due = max(session.next_due + period, started)
+        if not camera.held:
+            return
+        self._publish(session, frame, result)
+        self._snapshot(session, frame, result)
+
+    def _process(self, session: Session, frame: Frame) -> FrameResult:
+        camera = session.camera
+        if session.pipeline is None:
+            assert camera.job is not None
+            session.pipeline = Pipeline(
+                camera.job,
+                video=True,
+                analysed_fps=camera.target_fps(self.max_detect_fps),
+                watchlist=camera.watchlist,
+                # A camera runs for days and is never summarised: its memory must not grow.
+                retain="live",
+            )
+            session.epoch = frame.captured_at
+        session.last_index = frame.index
+        return session.pipeline.process(frame.index, frame.captured_at - session.epoch, frame.image)
+
+    def _publish(self, session: Session, frame: Frame, result: FrameResult) -> None:
+        camera = session.camera
+        ref, tally = camera.ref, camera.tally
+        height, width = frame.image.shape[:2]
+        self._remember_tracks(session, result.detections)
+        found = objects(result.detections)
+        if session.policy.wants(found, frame.captured_at):
+            body = detection_body(frame.index, width, height, found, self.model_info)
+            self.emit(new_event(ref, DETECTION, frame.captured_at, body, tally, timed=True))
+        motion = result.metrics.get("motion")
+        if wants_motion_event(motion, camera.params.motion_threshold):
+            assert motion is not None
+            body = motion_body(frame.index, motion, result.detections)
+            self.emit(new_event(ref, MOTION, frame.captured_at, body, tally))
+        for timeline in result.events:
+            bus_type = BUS_TYPE.get(timeline.type, timeline.type)
+            if timeline.type in FROM_PLATES or bus_type not in TIMELINE_TYPES:
+                continue
+            at = session.epoch + timeline.timestamp
+            self.emit(new_event(ref, bus_type, at, timeline_body(timeline), tally))
+        self._publish_plates(session, width, height, result)
+
+    def _publish_plates(
+        self, session: Session, width: int, height: int, result: FrameResult
+    ) -> None:
+        """An `anpr` event per settled plate and a `watchlist_match` per match, each also
+        recorded in Postgres."""
+        camera = session.camera
+        ref, tally = camera.ref, camera.tally
+        anpr_ids: dict[tuple[str, int | None], str] = {}
+        for plate in result.plates:
+            at = session.epoch + plate.timestamp
+            vehicle = self._vehicle(session, plate.vehicle_track_id, plate.bbox, width, height)
+            matched = [m for m in result.matches if _same_plate(m, plate)]
+            event = new_event(ref, ANPR, at, anpr_body(plate, vehicle, matched), tally)
+            anpr_ids[plate.license_plate, plate.vehicle_track_id] = str(event.event_id)
+            self.emit(event)
+            self.record(PlateRecord(camera, event, plate))
+        for match in result.matches:
+            at = session.epoch + match.timestamp
+            vehicle = self._vehicle(session, match.vehicle_track_id, None, width, height)
+            anpr_id = anpr_ids.get((match.license_plate, match.vehicle_track_id))
+            event = new_event(ref, WATCHLIST_MATCH, at, match_body(match, vehicle, anpr_id), tally)
+            self.emit(event)
+            self.record(PlateRecord(camera, event, match))
+
+    def _remember_tracks(self, session: Session, detections: Sequence[Mapping[str, Any]]) -> None:
+        for detection in detections:
+            track_id = detection.get("track_id")
+            if isinstance(track_id, int):
+                session.tracks[track_id] = (str(detection["label"]), detection["bbox_normalized"])
+                session.tracks.move_to_end(track_id)
+        while len(session.tracks) > TRACKS_KEPT:
+            session.tracks.popitem(last=False)
+
+    def _vehicle(
+        self,
+        session: Session,
+        track_id: int | None,
+        plate_box: Sequence[int] | None,
+        width: int,
+        height: int,
+    ) -> dict[str, Any]:
+        """The vehicle a plate belongs to: its class and box as last seen, when tracked."""
+        seen = session.tracks.get(track_id) if track_id is not None else None
+        if seen is not None:
+            label, box = seen
+            return {"class_name": label, "track_id": track_id, "bounding_box": bounding_box(box)}
+        # Untracked (or long gone): the plate's own box is all there is to say where it was.
+        box_of_plate = None
+        if plate_box is not None:
+            x1, y1, x2, y2 = plate_box
+            box_of_plate = bounding_box((x1 / width, y1 / height, x2 / width, y2 / height))
+        return {"class_name": None, "track_id": track_id, "bounding_box": box_of_plate}
+
+    def _snapshot(self, session: Session, frame: Frame, result: FrameResult) -> None:
+        camera = session.camera
+        now = time.monotonic()
+        watched = self.snapshots.watched(camera.claimed.id)
+        if not watched and now - session.last_snapshot < UNWATCHED_INTERVAL_S:
+            return
+        session.last_snapshot = now
+        assert camera.job is not None
+        height, width = frame.image.shape[:2]
+        header = (
+            f"{camera.claimed.name or camera.claimed.camera_id} | "
+            f"{iso_millis(frame.captured_at)} | {camera.analysed.rate(now):.1f} fps"
+        )
+        annotated = draw_frame(
+            frame.image, result.detections, camera.job.zones, camera.job.lines, [header]
+        )
+        self.snapshots.offer(
+            camera.claimed.id,
+            Snapshot(
+                encode_jpeg(annotated, JPEG_QUALITY), frame.captured_at, frame.index, width, height
+            ),
+        )
+
+
+def _same_plate(match: WatchMatch, plate: PlateSettled) -> bool:
+    return (
+        match.license_plate == plate.license_plate
+        and match.vehicle_track_id == plate.vehicle_track_id
+    )
