@@ -18,19 +18,24 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from uuid import UUID
 
+import redis.asyncio as aioredis
 from pydantic import ValidationError
 from tortoise import Tortoise
 from tortoise.exceptions import IntegrityError
 
 from api.auth.schemas import SignupCreate
 from api.auth.security import hash_password
+from api.cameras.service import nudge
 from api.invites import service as invites
 from shared.db.config import tortoise_config
 from shared.errors import AppError
 from shared.repositories import accounts
 from shared.repositories import audit as audit_repo
+from shared.repositories import cameras as cameras_repo
 from shared.repositories import users as users_repo
+from shared.settings import get_settings
 
 DEFAULT_INVITE_DAYS = 7
 MAX_INVITE_DAYS = 365
@@ -100,8 +105,23 @@ def _set_active(active: bool) -> Callable[[argparse.Namespace], Awaitable[None]]
         user = await users_repo.get_by_email(args.email)
         action = "user_enabled_by_operator" if active else "user_disabled_by_operator"
         await audit_repo.record(action, user.id if user else None, None)
+        if user is not None:
+            await _nudge_runners(user.id)
 
     return command
+
+
+async def _nudge_runners(owner_id: UUID) -> None:
+    """The camera runners stop (or may start) the owner's cameras now rather than at their
+    next lease renewal: they look at the owner's account at each renewal and claim."""
+    cameras = await cameras_repo.list_for(owner_id, active_only=True)
+    client = aioredis.Redis.from_url(
+        get_settings().redis_url, socket_connect_timeout=2, socket_timeout=2
+    )
+    try:
+        await nudge(client, [camera.id for camera in cameras])
+    finally:
+        await client.aclose()
 
 
 def _days(value: str) -> int:

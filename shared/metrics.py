@@ -6,10 +6,10 @@ process adds its counts to a few Redis hashes (one pipeline per event) and the A
 hashes into Prometheus families at scrape time, so every worker adds up. Metrics never fail a
 job: a Redis error is logged and that count is lost.
 
-Camera runners write the same way, once per lease renewal: their cameras' gauges (fps)
-and their own load, each with the Unix time it was seen, and counters of what happened since
-the last write. Gauges not refreshed for STALE_S (a runner killed, a camera gone) are left out
-of the export."""
+Camera runners write the same way, every few seconds: their cameras' gauges (fps) and their
+own load, each with the Unix time it was seen, and counters of what happened since the last
+write, per camera (a deployment has few cameras, so a camera label keeps the hashes small).
+Gauges not refreshed for STALE_S (a runner killed, a camera gone) are left out of the export."""
 
 from __future__ import annotations
 
@@ -59,11 +59,14 @@ CAMERAS = "cameras"
 RUNNERS = "runners"
 # `{uuid}|reconnects`, `{uuid}|stalls`.
 CAMERA_COUNTS = "camera_counts"
-EVENTS_PUBLISHED = "events_published"
-EVENTS_DROPPED = "events_dropped"
+# Per camera: `{uuid}|{event type}`, `{uuid}`, `{uuid}|{bucket bound}` and `{uuid}`. Named apart
+# from the hashes that held the same counts for all cameras together, so that those are never
+# read as a camera's.
+EVENTS_PUBLISHED = "camera_events_published"
+EVENTS_DROPPED = "camera_events_dropped"
+LATENCY_BUCKET_COUNTS = "camera_event_latency_buckets"
+LATENCY_SUM = "camera_event_latency_sum"
 EVENTS_FENCED = "events_fenced"
-LATENCY_BUCKET_COUNTS = "event_latency_buckets"
-LATENCY_SUM = "event_latency_sum"
 HASHES = (
     JOBS, FRAMES, FPS_BUCKET_COUNTS, FPS_SUM, MODEL_LOAD, WEBHOOK_ATTEMPTS,
     CAMERAS, RUNNERS, CAMERA_COUNTS, EVENTS_PUBLISHED, EVENTS_DROPPED, EVENTS_FENCED,
@@ -99,19 +102,20 @@ class CameraGauges:
 
 @dataclass(frozen=True)
 class RunnerReport:
-    """What a camera runner writes at each renewal: gauges as they are now, counts since the
-    previous report."""
+    """What a camera runner writes every few seconds: gauges as they are now, counts since the
+    previous report. Counts are by camera uuid: `published` by (camera, event type),
+    `latency_buckets` by (camera, bucket bound)."""
 
     runner_id: str
     capacity: int
     cameras: Sequence[CameraGauges]
     reconnects: Mapping[str, int] = dataclasses.field(default_factory=dict)
     stalls: Mapping[str, int] = dataclasses.field(default_factory=dict)
-    published: Mapping[str, int] = dataclasses.field(default_factory=Counter)
-    dropped: int = 0
+    published: Mapping[tuple[str, str], int] = dataclasses.field(default_factory=Counter)
+    dropped: Mapping[str, int] = dataclasses.field(default_factory=Counter)
     fenced: int = 0
-    latency_buckets: Mapping[str, int] = dataclasses.field(default_factory=Counter)
-    latency_sum_s: float = 0.0
+    latency_buckets: Mapping[tuple[str, str], int] = dataclasses.field(default_factory=Counter)
+    latency_sum_s: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
 
 class MetricsStore:
@@ -177,16 +181,20 @@ class MetricsStore:
             for name, counts in (("reconnects", report.reconnects), ("stalls", report.stalls)):
                 for camera_uuid, count in counts.items():
                     pipe.hincrby(self.key(CAMERA_COUNTS), f"{camera_uuid}{SEPARATOR}{name}", count)
-            for event_type, count in report.published.items():
-                pipe.hincrby(self.key(EVENTS_PUBLISHED), event_type, count)
-            if report.dropped:
-                pipe.hincrby(self.key(EVENTS_DROPPED), ALL, report.dropped)
+            for (camera_uuid, event_type), count in report.published.items():
+                pipe.hincrby(
+                    self.key(EVENTS_PUBLISHED), f"{camera_uuid}{SEPARATOR}{event_type}", count
+                )
+            for camera_uuid, count in report.dropped.items():
+                pipe.hincrby(self.key(EVENTS_DROPPED), camera_uuid, count)
             if report.fenced:
                 pipe.hincrby(self.key(EVENTS_FENCED), ALL, report.fenced)
-            for bound, count in report.latency_buckets.items():
-                pipe.hincrby(self.key(LATENCY_BUCKET_COUNTS), bound, count)
-            if report.latency_sum_s:
-                pipe.hincrbyfloat(self.key(LATENCY_SUM), ALL, report.latency_sum_s)
+            for (camera_uuid, bound), count in report.latency_buckets.items():
+                pipe.hincrby(
+                    self.key(LATENCY_BUCKET_COUNTS), f"{camera_uuid}{SEPARATOR}{bound}", count
+                )
+            for camera_uuid, seconds in report.latency_sum_s.items():
+                pipe.hincrbyfloat(self.key(LATENCY_SUM), camera_uuid, seconds)
 
         self._write("camera runner", fill)
 
@@ -237,15 +245,20 @@ def _cumulative(bounds: Sequence[float], by_bound: Mapping[str, float]) -> list[
     return buckets
 
 
-def _live(by_field: Mapping[str, float], now: float) -> dict[str, dict[str, float]]:
-    """`{id}|{name}` fields grouped by id, for the ids seen within STALE_S."""
+def _grouped(by_field: Mapping[str, float]) -> dict[str, dict[str, float]]:
+    """`{id}|{name}` fields grouped by id."""
     grouped: dict[str, dict[str, float]] = {}
     for name, value in by_field.items():
         owner, _, key = name.partition(SEPARATOR)
         grouped.setdefault(owner, {})[key] = value
+    return grouped
+
+
+def _live(by_field: Mapping[str, float], now: float) -> dict[str, dict[str, float]]:
+    """`{id}|{name}` fields grouped by id, for the ids seen within STALE_S."""
     return {
         owner: values
-        for owner, values in grouped.items()
+        for owner, values in _grouped(by_field).items()
         if now - values.get("seen", float("-inf")) <= STALE_S
     }
 
@@ -275,21 +288,27 @@ def camera_families(snapshot: Snapshot) -> list[Metric]:
     latency = HistogramMetricFamily(
         "vigil_camera_event_latency_seconds",
         "Camera events from the frame's capture to the stream's acknowledgement.",
+        labels=["camera"],
     )
-    by_bound = hashes.get(LATENCY_BUCKET_COUNTS, {})
-    latency.add_metric(
-        [], _cumulative(LATENCY_BUCKETS, by_bound), hashes.get(LATENCY_SUM, {}).get(ALL, 0.0)
-    )
+    sums = hashes.get(LATENCY_SUM, {})
+    for camera_uuid, by_bound in sorted(_grouped(hashes.get(LATENCY_BUCKET_COUNTS, {})).items()):
+        latency.add_metric(
+            [camera_uuid], _cumulative(LATENCY_BUCKETS, by_bound), sums.get(camera_uuid, 0.0)
+        )
     published = CounterMetricFamily(
-        "vigil_events_published", "Camera events published on the stream.", labels=["type"]
+        "vigil_events_published",
+        "Camera events published on the stream.",
+        labels=["camera", "type"],
     )
-    for event_type, value in sorted(hashes.get(EVENTS_PUBLISHED, {}).items()):
-        published.add_metric([event_type], value)
+    for name, value in sorted(hashes.get(EVENTS_PUBLISHED, {}).items()):
+        published.add_metric(_split(name), value)
     dropped = CounterMetricFamily(
         "vigil_events_dropped",
         "Camera events dropped because the stream's Redis was unreachable for too long.",
-        value=hashes.get(EVENTS_DROPPED, {}).get(ALL, 0.0),
+        labels=["camera"],
     )
+    for camera_uuid, value in sorted(hashes.get(EVENTS_DROPPED, {}).items()):
+        dropped.add_metric([camera_uuid], value)
     fenced = CounterMetricFamily(
         "vigil_events_fenced",
         "Camera events not published because their camera had changed hands meanwhile.",

@@ -271,7 +271,8 @@ class Settings(BaseSettings):
     # Seconds to wait for a camera's stream to open: above its keyframe interval, or the first
     # picture never comes.
     camera_open_timeout_s: float = Field(default=10.0, gt=0)
-    # Seconds a read from an open camera may block before the capture gives up on it.
+    # The shortest a read from an open camera waits before the capture gives up on it; a
+    # camera's `stall_timeout_s` above it is what applies.
     camera_read_timeout_s: float = Field(default=3.0, gt=0)
     # A runner holds each camera for this long per renewal; when a runner dies, another takes
     # its cameras over after at most this long.
@@ -339,6 +340,12 @@ class Settings(BaseSettings):
             )
         if self.stale_after_s <= self.progress_interval_s * 5:
             raise ValueError("VIGIL_STALE_AFTER_S must be well above VIGIL_PROGRESS_INTERVAL_S")
+        # A lease must outlast a missed renewal and the runner's 1 s fencing margin, or a busy
+        # moment would stop cameras that nobody else has taken.
+        if self.camera_lease_s <= 2 * self.camera_renew_interval_s + 1:
+            raise ValueError(
+                "VIGIL_CAMERA_LEASE_S must exceed 2 * VIGIL_CAMERA_RENEW_INTERVAL_S + 1 s"
+            )
         return self
 
     @property

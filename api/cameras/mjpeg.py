@@ -29,6 +29,12 @@ BOUNDARY = "vigil-frame"
 MEDIA_TYPE = f"multipart/x-mixed-replace; boundary={BOUNDARY}"
 DEFAULT_FPS = 5.0
 MAX_FPS = 10.0
+# One frame every 5 s at least: slower, and a viewer would hardly see a live picture.
+MIN_FPS = 0.2
+# The longest the stream waits between two checks of its slot, credential and camera: however
+# far off its next frame is, a signed-out or deleted stream ends within about this long after
+# its check is due, and its slot is renewed well before it lapses.
+MAX_WAIT_S = 1.0
 
 
 def part(frame: Frame) -> bytes:
@@ -64,7 +70,11 @@ async def frames(
                     return
             await viewer.renew()
             await slot.renew()
-            await anyio.sleep(max(0.0, sent + interval - time.monotonic()))
+            wait = sent + interval - time.monotonic()
+            if wait > 0:
+                # In steps with the checks above between them, never one long sleep.
+                await anyio.sleep(min(wait, MAX_WAIT_S))
+                continue
             try:
                 reply = await redis.xread({key: position}, count=1, block=block_ms())
             except (aioredis.RedisError, OSError) as exc:

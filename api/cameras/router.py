@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response, status
 
-from api.cameras import service
+from api.cameras import service, validation
 from api.cameras.dependencies import OwnedCamera
 from api.cameras.schemas import (
     CameraBatch,
@@ -13,6 +13,8 @@ from api.cameras.schemas import (
     CameraReplace,
     CamerasPayload,
     CameraUpdate,
+    ReplacePayload,
+    UpdatePayload,
 )
 from api.deps import CurrentUser, Page, RedisClient, WriteUser
 from shared.db.enums import CameraDesiredState, CameraState
@@ -95,21 +97,23 @@ async def get_camera(camera: OwnedCamera) -> CameraRead:
 
 @router.put("/cameras/{camera_id}", responses={**NOT_YOURS, **REFUSED})
 async def replace_camera(
-    body: CameraReplace, _: WriteUser, camera: OwnedCamera, redis: RedisClient
+    body: Annotated[ReplacePayload, Body()], _: WriteUser, camera: OwnedCamera, redis: RedisClient
 ) -> CameraRead:
     """Replace the camera's configuration (what is left out takes its default, credentials
     included). The camera restarts under a new generation."""
-    return service.read(await service.replace(camera, redis, body))
+    replacement = validation.parse_body(CameraReplace, body)
+    return service.read(await service.replace(camera, redis, replacement))
 
 
 @router.patch("/cameras/{camera_id}", responses={**NOT_YOURS, **REFUSED})
 async def update_camera(
-    body: CameraUpdate, _: WriteUser, camera: OwnedCamera, redis: RedisClient
+    body: Annotated[UpdatePayload, Body()], _: WriteUser, camera: OwnedCamera, redis: RedisClient
 ) -> CameraRead:
     """Change some of name, status, stream_url and parameters. A change of status,
     stream_url or parameters restarts the camera under a new generation; a new stream_url
     replaces the credentials (none if it has none)."""
-    return service.read(await service.patch(camera, redis, body))
+    update = validation.parse_body(CameraUpdate, body)
+    return service.read(await service.patch(camera, redis, update))
 
 
 @router.delete("/cameras/{camera_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_YOURS)

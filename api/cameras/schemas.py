@@ -111,6 +111,17 @@ def _object_or_list(value: Any) -> dict[str, Any] | list[dict[str, Any]]:
     )
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """The request's shape only: the camera's fields are validated with the server's plate
+    regions (api/cameras/validation.py), which a body model cannot be given."""
+    if not isinstance(value, dict):
+        raise ValueError("the body must be a JSON object")
+    return value
+
+
+ReplacePayload = Annotated[Any, PlainValidator(_object, json_schema_input_type=CameraReplace)]
+UpdatePayload = Annotated[Any, PlainValidator(_object, json_schema_input_type=CameraUpdate)]
+
 # POST bodies: one camera, or a list of them (the camera-analytics API's payload).
 CamerasPayload = Annotated[
     Any,
@@ -220,7 +231,7 @@ class CameraRead(BaseModel):
             stream_url=shown_url(camera),
             has_credentials=camera.credentials_enc is not None,
             parameters=camera.params,
-            warnings=CameraParams.model_validate(camera.params).warnings(max_detect_fps),
+            warnings=CameraParams.stored_warnings(camera.params, max_detect_fps),
             created_at=camera.created_at,
             updated_at=camera.updated_at,
             runtime=CameraRuntime.from_model(camera),

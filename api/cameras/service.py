@@ -41,6 +41,14 @@ class NoValidCamerasError(UnprocessableError):
     code = "no_valid_cameras"
 
 
+class CameraCheckFailedError(AppError):
+    """A camera of a list whose checks failed on a fault of Vigil's (logged with its
+    traceback): the answer says so in the camera's place, and the other cameras go on."""
+
+    status_code = 500
+    code = "internal_error"
+
+
 def read(camera: Camera) -> CameraRead:
     return CameraRead.from_model(camera, get_settings().camera_max_detect_fps)
 
@@ -61,12 +69,17 @@ async def nudge(redis: aioredis.Redis, camera_ids: Iterable[UUID]) -> None:
         logger.warning("cameras changed, but the runners could not be told: %s", exc)
 
 
-async def _prepared(raw: dict[str, Any]) -> NewCamera | AppError:
+async def _prepared(raw: dict[str, Any], checks: validation.SourceChecks) -> NewCamera | AppError:
     try:
         camera = validation.parse_camera(raw)
-        return await validation.new_camera(camera.camera_id, camera)
-    except UnprocessableError as exc:
+        return await validation.new_camera(camera.camera_id, camera, checks)
+    except AppError as exc:
         return exc
+    # A bug, not a refusal: logged in full, and answered in this camera's place alone rather
+    # than as a 500 for the whole list (the other cameras were checked and are created).
+    except Exception:
+        logger.exception("camera %r: checking it failed", sent_camera_id(raw))
+        return CameraCheckFailedError("this camera could not be checked (an internal error)")
 
 
 async def register(
@@ -74,7 +87,8 @@ async def register(
 ) -> list[Outcome]:
     """One outcome per item, in order. Items are checked concurrently (each resolves its host),
     then the valid ones are created in one transaction within the owner's cap."""
-    prepared = await asyncio.gather(*(_prepared(raw) for raw in items))
+    checks = validation.SourceChecks()
+    prepared = await asyncio.gather(*(_prepared(raw, checks) for raw in items))
     valid = [item for item in prepared if isinstance(item, NewCamera)]
     created = iter(
         await repo.create_many(user.id, valid, get_settings().max_cameras_per_user) if valid else []

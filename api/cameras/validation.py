@@ -5,32 +5,52 @@ split out of the URL and encrypted. Every refusal is a 422 naming the field."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import anyio
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from api.cameras.schemas import CameraConfig, CameraCreate
 from api.errors import describe_fields, field_errors
 from api.text import NUL_MESSAGE, nul_location
 from shared.cameras.params import CameraParams
 from shared.cameras.secrets import encrypt
-from shared.cameras.source import check_file_source, check_stream_address, parse_source
+from shared.cameras.source import (
+    check_file_source,
+    check_query,
+    check_stream_address,
+    parse_source,
+)
 from shared.errors import UnprocessableError
 from shared.params import validation_context
 from shared.repositories.cameras import NewCamera
 from shared.settings import get_settings
 
 T = TypeVar("T")
+Body = TypeVar("Body", bound=BaseModel)
 
 PARAMETERS = "parameters"
-# Resolving a camera's host blocks a thread for as long as DNS takes: the checks get threads of
-# their own, so that a list of unresolvable hosts cannot take the pool every request needs,
-# and a deadline, so that a slow resolver answers 422 rather than holding the request.
-_CHECK_THREADS = anyio.CapacityLimiter(16)
+# Resolving a camera's host blocks a thread for as long as the resolver takes, and no deadline
+# can interrupt it. The checks run on threads of their own, outside the pool every request
+# needs, and a check past its deadline is answered 422 at once while its thread runs on until
+# the resolver returns: never abandoned, so the checks hold CHECK_THREADS threads at most,
+# however slow the resolver.
+CHECK_THREADS = 16
+_CHECK_POOL = ThreadPoolExecutor(CHECK_THREADS, thread_name_prefix="camera-check")
+# One request's checks run this many at a time, each until its thread returns: a long list of
+# slow hosts holds a few of the threads, and the other requests' checks still get theirs.
+CHECKS_PER_REQUEST = 4
+# One check's deadline, from when its thread starts: waiting for a thread is not on the clock,
+# so other requests' slow hosts cannot make a check fail.
 CHECK_TIMEOUT_S = 5.0
+# How long a request's checks may wait for their turns, all together: the cameras whose check
+# could not start by then are refused unchecked, so that a long list of slow hosts is answered
+# within about this long rather than in a time that grows with the list.
+CHECKS_WAIT_S = 30.0
 
 
 class CameraValidationError(UnprocessableError):
@@ -51,12 +71,18 @@ def invalid_field(field: str, message: str) -> CameraValidationError:
     )
 
 
-def parse_camera(raw: dict[str, Any]) -> CameraCreate:
-    """One camera object of a POST body, validated as FastAPI validates a body."""
+def parse_body(model: type[Body], raw: dict[str, Any]) -> Body:
+    """A camera body validated as FastAPI validates one, and with the plate regions this
+    server knows (VIGIL_PLATE_FORMATS), which FastAPI's own body validation cannot be given."""
     try:
-        return CameraCreate.model_validate(raw)
+        return model.model_validate(raw, context=validation_context(get_settings().plate_formats))
     except ValidationError as exc:
         raise _invalid(exc) from None
+
+
+def parse_camera(raw: dict[str, Any]) -> CameraCreate:
+    """One camera object of a POST body."""
+    return parse_body(CameraCreate, raw)
 
 
 def stored_params(params: CameraParams) -> dict[str, Any]:
@@ -76,17 +102,60 @@ def stored_params(params: CameraParams) -> dict[str, Any]:
     return stored
 
 
-async def _in_thread(check: Callable[..., T], *args: Any) -> T:
-    try:
-        with anyio.fail_after(CHECK_TIMEOUT_S):
-            return await anyio.to_thread.run_sync(
-                check, *args, limiter=_CHECK_THREADS, abandon_on_cancel=True
-            )
-    except TimeoutError:
-        raise UnprocessableError(
-            f"stream_url: could not be checked within {CHECK_TIMEOUT_S:g} s (its host does "
-            "not resolve in time)"
-        ) from None
+def _signalling(
+    loop: asyncio.AbstractEventLoop, started: asyncio.Event, check: Callable[..., T], args: Any
+) -> T:
+    """Runs on a check thread: says it has started, then checks."""
+    loop.call_soon_threadsafe(started.set)
+    return check(*args)
+
+
+class SourceChecks:
+    """The checks of one request's camera sources, on the check threads: CHECKS_PER_REQUEST at
+    a time, none started after CHECKS_WAIT_S, each answered within CHECK_TIMEOUT_S of its
+    start."""
+
+    def __init__(self) -> None:
+        self._turns = asyncio.Semaphore(CHECKS_PER_REQUEST)
+        self._turns_until = time.monotonic() + CHECKS_WAIT_S
+
+    async def run(self, check: Callable[..., T], *args: Any) -> T:
+        await self._turn()
+        loop = asyncio.get_running_loop()
+        started = asyncio.Event()
+        future = loop.run_in_executor(_CHECK_POOL, _signalling, loop, started, check, args)
+        future.add_done_callback(self._returned)
+        try:
+            await started.wait()
+        except asyncio.CancelledError:
+            future.cancel()  # if still queued, it never starts
+            raise
+        try:
+            # Shielded: at the deadline the request stops waiting, the thread runs on.
+            return await asyncio.wait_for(asyncio.shield(future), CHECK_TIMEOUT_S)
+        except TimeoutError:
+            raise UnprocessableError(
+                f"stream_url: could not be checked within {CHECK_TIMEOUT_S:g} s (its host "
+                "does not resolve in time)"
+            ) from None
+
+    def _returned(self, future: asyncio.Future[Any]) -> None:
+        """The turn comes back when the thread returns, not when the request stops waiting."""
+        self._turns.release()
+        if not future.cancelled():
+            # Read, so that the outcome of a check nobody waits for any more is not logged as
+            # an exception never retrieved.
+            future.exception()
+
+    async def _turn(self) -> None:
+        try:
+            await asyncio.wait_for(self._turns.acquire(), self._turns_until - time.monotonic())
+        except TimeoutError:
+            raise UnprocessableError(
+                f"stream_url: not checked: the checks of this request's other cameras took "
+                f"the {CHECKS_WAIT_S:g} s they may take (their hosts resolve slowly); send "
+                "fewer cameras at once"
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -95,21 +164,26 @@ class CheckedSource:
     credentials_enc: str | None
 
 
-async def checked_source(stream_url: str) -> CheckedSource:
+async def checked_source(stream_url: str, checks: SourceChecks | None = None) -> CheckedSource:
+    """The source as stored; `checks` are the request's, when it has several cameras."""
+    checks = checks or SourceChecks()
     source = parse_source(stream_url)
     settings = get_settings()
     if source.is_file:
-        path = await _in_thread(check_file_source, source, settings.camera_file_root)
+        path = await checks.run(check_file_source, source, settings.camera_file_root)
         # The resolved file, so that the runner opens what was checked.
         return CheckedSource(path.as_uri(), None)
-    await _in_thread(check_stream_address, source, settings.camera_allowed_networks)
+    check_query(source)
+    await checks.run(check_stream_address, source, settings.camera_allowed_networks)
     credentials = encrypt(source.credentials) if source.credentials is not None else None
     return CheckedSource(source.url, credentials)
 
 
-async def new_camera(camera_id: str, config: CameraConfig) -> NewCamera:
+async def new_camera(
+    camera_id: str, config: CameraConfig, checks: SourceChecks | None = None
+) -> NewCamera:
     params = stored_params(config.parameters)
-    source = await checked_source(config.stream_url)
+    source = await checked_source(config.stream_url, checks)
     return NewCamera(
         camera_id=camera_id,
         name=config.name,

@@ -174,7 +174,8 @@ async def mjpeg_stream(
     redis: RedisClient,
     request: Request,
     fps: Annotated[
-        float, Query(gt=0, le=mjpeg.MAX_FPS, description="frames per second at most")
+        float,
+        Query(ge=mjpeg.MIN_FPS, le=mjpeg.MAX_FPS, description="frames per second at most"),
     ] = mjpeg.DEFAULT_FPS,
 ) -> StreamingResponse:
     """The camera's annotated frames as `multipart/x-mixed-replace`, for an `<img>`: the

@@ -86,7 +86,9 @@ async def stream_events(
 ) -> StreamingResponse:
     """Every event of all your cameras as it is published: `ready` first, then one message per
     event (`id:` its stream entry id, `event:` its type, `data:` its JSON), `: keepalive`
-    comments every 15 s. Send `Last-Event-ID` to resume exactly after an event."""
+    comments every 15 s. Send `Last-Event-ID` to resume exactly after an event; when events
+    after it have been trimmed off the stream meanwhile, a `gap` message after `ready` says so
+    and names the first one left (`first_available`)."""
     selection = stream.Selection("owner_id", str(user.id), {})
     events = await service.open_stream(request, redis, user.id, selection, last_event_id)
     return StreamingResponse(events, media_type="text/event-stream", headers=HEADERS)

@@ -50,6 +50,15 @@ async def search(
     )
 
 
+async def _resumed_at(
+    redis: aioredis.Redis, name: str, last_event_id: str | None
+) -> tuple[str, str | None]:
+    """Where a stream starts, and the first entry left when it resumes past trimmed ones."""
+    if last_event_id is None:
+        return await stream.start_position(redis, name), None
+    return last_event_id, await stream.missed_until(redis, name, last_event_id)
+
+
 async def open_stream(
     request: Request,
     redis: aioredis.Redis,
@@ -65,9 +74,7 @@ async def open_stream(
     slot = StreamSlot(redis, user_id)
     await slot.acquire()
     try:
-        position = last_event_id or await stream.start_position(
-            events_redis, settings.events_stream
-        )
+        position, gap_until = await _resumed_at(events_redis, settings.events_stream, last_event_id)
     except BaseException:
         await slot.release()
         raise
@@ -79,4 +86,5 @@ async def open_stream(
         slot,
         StreamCredential.of(request),
         still_there,
+        gap_until,
     )

@@ -2,10 +2,12 @@
 (VIGIL_EVENTS_STREAM on VIGIL_EVENTS_REDIS_URL).
 
 Each message's `id:` is the stream entry's id, so a client that reconnects with Last-Event-ID
-resumes exactly after the last event it got: no loss, no duplicate, as long as the entry is still
-retained (the stream is trimmed to about VIGIL_EVENTS_MAXLEN entries). A stream opened without
-Last-Event-ID starts at the newest entry, and its first message, `ready`, carries that position
-as its id, so even a client that got no event yet resumes from where it started.
+resumes exactly after the last event it got: no loss, no duplicate, as long as the entries after
+it are still retained (the stream is trimmed to about VIGIL_EVENTS_MAXLEN entries). When some may
+have been trimmed off, the stream says so with a `gap` message, which names the first entry still
+there, rather than resuming as if nothing was missed. A stream opened without Last-Event-ID
+starts at the newest entry, and its first message, `ready`, carries that position as its id, so
+even a client that got no event yet resumes from where it started.
 
 The stream holds every camera's events, so following one camera (or one owner) reads through
 everyone's entries and keeps the matching ones. That costs one small dict per event per open
@@ -27,6 +29,7 @@ from typing import Any
 
 import anyio
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
 
 from api.jobs.events import KEEPALIVE_S, StreamCredential, StreamSlot
 from shared.settings import get_settings
@@ -98,8 +101,42 @@ async def start_position(redis: aioredis.Redis, stream: str) -> str:
     return newest[0][0].decode() if newest else STREAM_START
 
 
+def _entry_id(text: str) -> tuple[int, int]:
+    milliseconds, _, sequence = text.partition("-")
+    return int(milliseconds), int(sequence or 0)
+
+
+async def missed_until(redis: aioredis.Redis, stream: str, after: str) -> str | None:
+    """The first entry still on the stream when entries after `after` may have been trimmed
+    off it: a client resuming at `after` has missed those before it. None when none was lost."""
+    try:
+        info = await redis.xinfo_stream(stream)
+    except ResponseError:  # no such stream: nothing was ever trimmed off it
+        return None
+    first = info.get("first-entry")
+    if first is None:
+        return None
+    first_id = first[0].decode()
+    # Redis 7 counts the entries ever added: as many as it holds, none was ever trimmed, and a
+    # stream that started empty (a position of 0-0) has lost nothing. Older ones do not say.
+    trimmed = info.get("entries-added", info["length"] + 1) > info["length"]
+    return first_id if trimmed and _entry_id(first_id) > _entry_id(after) else None
+
+
 def _event(entry_id: str, fields: Fields) -> str:
     return message(fields.get("event_type", "message"), fields.get("payload", "{}"), entry_id)
+
+
+def gap_message(selection: Selection, position: str, first_available: str) -> str:
+    """No id: a client that reconnects after it still resumes from `position`, and is told
+    again."""
+    detail = (
+        "events after last_event_id may have been trimmed off the stream (it keeps about "
+        "VIGIL_EVENTS_MAXLEN): those before first_available are not sent. Plate reads, "
+        "watchlist matches and state changes are kept: GET /api/v1/events finds them"
+    )
+    data = {"last_event_id": position, "first_available": first_available, "detail": detail}
+    return message("gap", json.dumps(selection.about | data))
 
 
 async def bus_events(
@@ -110,13 +147,17 @@ async def bus_events(
     slot: StreamSlot,
     credential: StreamCredential,
     still_there: Callable[[], Awaitable[bool]] | None = None,
+    gap_until: str | None = None,
 ) -> AsyncIterator[str]:
-    """`ready` (with `position` as its id), then every matching entry after `position` as it
+    """`ready` (with `position` as its id); `gap` when entries after `position` were trimmed
+    off (`gap_until` is the first one left); then every matching entry after `position` as it
     is appended (`event:` its event_type, `data:` its payload), `: keepalive` comments while
     quiet, `signed_out` once `credential` stops authenticating, and `end` once `still_there`
     says the camera is gone. Releases `slot` when it ends."""
     try:
         yield message("ready", json.dumps(selection.about | {"position": position}), position)
+        if gap_until is not None:
+            yield gap_message(selection, position, gap_until)
         last_sent = checked = time.monotonic()
         while True:
             if await credential.revoked():

@@ -7,6 +7,7 @@ field), as for jobs."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -24,6 +25,8 @@ from shared.params import (
 
 # Analysed frames per second when neither `detect_fps`, `max_fps` nor `frame_skip` says.
 DEFAULT_DETECT_FPS = 5.0
+# The fields the analysed rate, and so `warnings()`, depends on.
+RATE_FIELDS = ("detect_fps", "max_fps", "frame_skip")
 # What `enable_object_detection` turns on, and what `enable_motion_detection` and
 # `enable_anpr` add.
 OBJECTS, MOTION, PLATES = "objects", "motion", "plates"
@@ -112,8 +115,9 @@ class CameraParams(BaseModel):
         default=10.0,
         ge=2.0,
         le=600.0,
-        description="No frame for this long: the capture process is killed and restarted (a "
-        "source that stops sending is usually caught sooner by the read timeout).",
+        description="No frame for this long (at least VIGIL_CAMERA_READ_TIMEOUT_S): the source "
+        "is declared stalled and reopened; reads wait this long, so a source sending a frame "
+        "every few seconds runs with a longer one.",
     )
     rtsp_transport: Literal["tcp", "udp"] = Field(default="tcp", description="RTSP transport.")
     event_policy: EventPolicy = Field(default_factory=EventPolicy)
@@ -180,6 +184,21 @@ class CameraParams(BaseModel):
         }
         return JobParams.model_validate(data, context=context)
 
+    @classmethod
+    def load(cls, stored: Mapping[str, Any], context: dict[str, Any]) -> CameraParams:
+        """Stored parameters, validated with this server's plate regions as they were before
+        being stored (`context`: `shared.configured.params_context`); without them a region of
+        VIGIL_PLATE_FORMATS would be refused."""
+        return cls.model_validate(stored, context=context)
+
+    @classmethod
+    def stored_warnings(cls, stored: Mapping[str, Any], cap: float) -> list[str]:
+        """`warnings()` of stored parameters, from their rate fields alone: all of them were
+        validated before being stored, and the rest (plate regions among it) could only be
+        validated again with the server's settings."""
+        rates = {name: stored[name] for name in RATE_FIELDS if name in stored}
+        return cls.model_validate(rates).warnings(cap)
+
     def requested_fps(self) -> float | None:
         """The analysed rate asked for, before the source's own rate is known (None: it
         depends on the source: `frame_skip` alone)."""
@@ -192,9 +211,13 @@ class CameraParams(BaseModel):
         return DEFAULT_DETECT_FPS
 
     def target_fps(self, source_fps: float, cap: float) -> float:
-        """Analysed frames per second for a source running at `source_fps`."""
+        """Analysed frames per second for a source running at `source_fps` (0 while its rate
+        is not known yet: then the rate asked for, and the default for `frame_skip` alone, which
+        would otherwise be a fraction of nothing)."""
         if self.detect_fps is not None:
             wanted = self.detect_fps
+        elif not source_fps:
+            wanted = self.requested_fps() or DEFAULT_DETECT_FPS
         elif self.max_fps is not None or self.frame_skip is not None:
             wanted = min(self.max_fps or source_fps, source_fps / (self.frame_skip or 1))
         else:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 from shared.cameras.secrets import Credentials
 from shared.errors import UnprocessableError
@@ -25,6 +26,12 @@ MAX_URL_LENGTH = 2048
 PROTOCOL_WHITELIST = "rtsp,rtsps,rtp,srtp,udp,tcp,tls"
 # `scheme://user:password@` anywhere in a text (an ffmpeg or PyAV error quotes the whole URL).
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]*@")
+# Query parameters some cameras take credentials in (`?user=admin&password=…`). A camera's URL
+# is stored and shown in clear, so a URL with one is refused: credentials go in `user:password@`,
+# which is split out and encrypted. A user name alone (`?user=`) is no secret.
+SECRET_QUERY_PARAMETERS = frozenset(
+    {"password", "passwd", "pwd", "pass", "token", "access_token", "auth", "secret"}
+)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # "This network" (RFC 791): `is_unspecified` covers 0.0.0.0 alone, yet `rtsp://1/` resolves to
@@ -52,23 +59,42 @@ def _refuse(message: str) -> UnprocessableError:
     return UnprocessableError(f"stream_url: {message}")
 
 
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(ch) == "Cc" for ch in text)
+
+
+def _unquoted(text: str, what: str) -> str:
+    """`text` percent-decoded; refused when that yields a control character (`%00` above all,
+    which no file name and no system call takes)."""
+    decoded = unquote(text)
+    if _has_control(decoded):
+        raise _refuse(f"its {what} contains a control character once percent-decoded")
+    return decoded
+
+
 def parse_source(url: str) -> CameraSource:
     """Syntax only (no name resolution, no file system): UnprocessableError saying what is
     wrong. Credentials are removed from the URL and returned apart."""
     if len(url) > MAX_URL_LENGTH:
         raise _refuse(f"longer than {MAX_URL_LENGTH} characters")
-    if any(ch.isspace() or ord(ch) < 0x20 for ch in url):
+    if any(ch.isspace() or _has_control(ch) for ch in url):
         raise _refuse("contains whitespace or control characters")
     try:
         parts = urlsplit(url)
         port = parts.port
-    except ValueError as exc:
-        raise _refuse(f"not a valid URL ({exc})") from None
+    except ValueError:
+        # Never the parser's message: it quotes the part it could not read, which may be a
+        # piece of the password (`rtsp://admin:pa/ss@…` reads `pa` as the port).
+        raise _refuse(
+            "not a valid URL: its host or port cannot be read (in a user name or password, "
+            "percent-encode the characters / ? # [ ] @ :)"
+        ) from None
     scheme = parts.scheme.lower()
     if scheme == FILE_SCHEME:
         if parts.netloc not in ("", "localhost"):
             raise _refuse("a file:// URL names a path on the server (file:///videos/lobby.mp4)")
-        return CameraSource(f"file://{parts.path}", scheme, path=Path(unquote(parts.path)))
+        path = Path(_unquoted(parts.path, "path"))
+        return CameraSource(f"file://{parts.path}", scheme, path=path)
     if scheme not in STREAM_SCHEMES:
         raise _refuse("must start with rtsp://, rtsps:// or file://")
     host = (parts.hostname or "").rstrip(".").lower()
@@ -76,11 +102,31 @@ def parse_source(url: str) -> CameraSource:
         raise _refuse("has no host")
     credentials = None
     if parts.username is not None or parts.password is not None:
-        credentials = Credentials(unquote(parts.username or ""), unquote(parts.password or ""))
+        credentials = Credentials(
+            _unquoted(parts.username or "", "user name"),
+            _unquoted(parts.password or "", "password"),
+        )
     shown_host = f"[{host}]" if ":" in host else host
     netloc = shown_host if port is None else f"{shown_host}:{port}"
     clean = urlunsplit((scheme, netloc, parts.path, parts.query, ""))
     return CameraSource(clean, scheme, host, port or DEFAULT_PORTS[scheme], None, credentials)
+
+
+def check_query(source: CameraSource) -> None:
+    """UnprocessableError when the URL's query carries credentials (SECRET_QUERY_PARAMETERS),
+    which would be stored and shown in clear. Checked when a camera is registered or changed,
+    not when a runner opens it: a camera stored before keeps running."""
+    query = urlsplit(source.url).query
+    names = sorted(
+        {name.lower() for name, _ in parse_qsl(query, keep_blank_values=True)}
+        & SECRET_QUERY_PARAMETERS
+    )
+    if names:
+        raise _refuse(
+            f"carries credentials in its query ({', '.join(names)}), where they would be stored "
+            "and shown in clear; put them in the URL as rtsp://user:password@host/…, which is "
+            "encrypted"
+        )
 
 
 def _networks(entries: Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -135,12 +181,18 @@ def check_file_source(source: CameraSource, root: Path | None) -> Path:
     assert source.path is not None
     if root is None:
         raise _refuse("file:// cameras are turned off (VIGIL_CAMERA_FILE_ROOT is not set)")
-    base = root.resolve()
-    target = source.path if source.path.is_absolute() else base / source.path
-    resolved = target.resolve()
+    try:
+        base = root.resolve()
+        target = source.path if source.path.is_absolute() else base / source.path
+        resolved = target.resolve()
+        playable = resolved.is_relative_to(base) and resolved.is_file()
+    # What the file system refuses the path for: a name longer than it takes (OSError
+    # ENAMETOOLONG), a NUL (ValueError), a loop of links (RuntimeError).
+    except (OSError, ValueError, RuntimeError):
+        raise _refuse("the path cannot be opened (a name too long, or a loop of links)") from None
     if not resolved.is_relative_to(base):
         raise _refuse("file:// cameras must play a file under VIGIL_CAMERA_FILE_ROOT")
-    if not resolved.is_file():
+    if not playable:
         raise _refuse("no such file under VIGIL_CAMERA_FILE_ROOT")
     return resolved
 

@@ -3,8 +3,9 @@ camera nobody holds, renews what it holds (writing each camera's figures in the 
 and releases it when it stops; `camera_runners` keeps each runner's heartbeat.
 
 Every claim bumps `generation`, and every renewal or release names the generation it holds:
-a runner whose camera was changed (the API bumps the generation), deactivated, deleted or taken
-over matches nothing, and learns so from what its renewal returns."""
+a runner whose camera was changed (the API bumps the generation), deactivated, deleted, taken
+over, or whose owner was deactivated matches nothing, and learns so from what its renewal
+returns. A camera whose runner died says `pending` again once any runner sweeps it."""
 
 from __future__ import annotations
 
@@ -52,6 +53,19 @@ class ClaimedCamera:
 
 
 @dataclass(frozen=True)
+class SweptCamera:
+    """A camera whose runner stopped renewing its lease (died, or lost Postgres) and that no
+    runner took over: `pending` now, its state before in `previous_state`."""
+
+    id: UUID
+    owner_id: UUID
+    camera_id: str
+    name: str | None
+    generation: int
+    previous_state: CameraState
+
+
+@dataclass(frozen=True)
 class CameraReport:
     """What a renewal writes for one held camera."""
 
@@ -68,6 +82,7 @@ class LossReason(StrEnum):
 
     DELETED = "deleted"
     DEACTIVATED = "deactivated"
+    OWNER_DEACTIVATED = "owner deactivated"
     TAKEN_OVER = "taken over by another runner"
     RECONFIGURED = "reconfigured"
 
@@ -82,16 +97,18 @@ PRUNE_RUNNERS_SQL = (
     "DELETE FROM camera_runners WHERE heartbeat_at < now() - make_interval(secs => $1)"
 )
 
-# The camera whose lease ran out longest ago (never-held ones first); SKIP LOCKED lets runners
-# claiming at the same moment take different cameras instead of queueing on one row. The CTE
-# reads the state before the update, for the status event's `previous`.
+# The camera whose lease ran out longest ago (never-held ones first) of an active owner; SKIP
+# LOCKED lets runners claiming at the same moment take different cameras instead of queueing on
+# one row (and OF c leaves the owner's row alone: two of one owner's cameras are claimed at
+# once). The CTE reads the state before the update, for the status event's `previous`.
 CLAIM_SQL = """
 WITH picked AS (
-    SELECT id, state FROM cameras
-     WHERE desired_state = 'active' AND (lease_until IS NULL OR lease_until < now())
-     ORDER BY lease_until NULLS FIRST, created_at
+    SELECT c.id, c.state FROM cameras AS c JOIN users AS u ON u.id = c.owner_id
+     WHERE c.desired_state = 'active' AND u.is_active
+       AND (c.lease_until IS NULL OR c.lease_until < now())
+     ORDER BY c.lease_until NULLS FIRST, c.created_at
      LIMIT 1
-     FOR UPDATE SKIP LOCKED
+     FOR UPDATE OF c SKIP LOCKED
 )
 UPDATE cameras AS c
    SET runner_id = $1, lease_until = now() + make_interval(secs => $2),
@@ -103,7 +120,7 @@ RETURNING c.id, c.owner_id, c.camera_id, c.name, c.stream_url, c.credentials_enc
 """
 
 # All of a runner's cameras in one statement, each only while it still holds that generation
-# and the camera is still wanted; `state_since` moves only when the state does.
+# and the camera (and its owner) is still wanted; `state_since` moves only when the state does.
 RENEW_SQL = """
 UPDATE cameras AS c
    SET lease_until = now() + make_interval(secs => $2),
@@ -112,20 +129,42 @@ UPDATE cameras AS c
        runtime = r.runtime, last_frame_at = r.last_frame_at, last_error = r.last_error
   FROM jsonb_to_recordset($3::jsonb) AS r(
        id uuid, generation int, state text, runtime jsonb, last_frame_at timestamptz,
-       last_error text)
+       last_error text), users AS u
  WHERE c.id = r.id AND c.generation = r.generation AND c.runner_id = $1
-   AND c.desired_state = 'active'
+   AND c.desired_state = 'active' AND u.id = c.owner_id AND u.is_active
 RETURNING c.id
 """
 
 RELEASE_SQL = """
 UPDATE cameras AS c
-   SET runner_id = NULL, lease_until = NULL, state = 'pending', state_since = now()
+   SET runner_id = NULL, lease_until = NULL, state = $4, state_since = now()
   FROM unnest($2::uuid[], $3::int[]) AS h(id, generation)
  WHERE c.id = h.id AND c.generation = h.generation AND c.runner_id = $1
 """
 
-WHY_LOST_SQL = "SELECT id, desired_state, runner_id FROM cameras WHERE id = ANY($1::uuid[])"
+WHY_LOST_SQL = """
+SELECT c.id, c.desired_state, c.runner_id, u.is_active AS owner_active
+  FROM cameras AS c JOIN users AS u ON u.id = c.owner_id
+ WHERE c.id = ANY($1::uuid[])
+"""
+
+# Active cameras whose lease ran out $1 seconds ago and more while they still say they run: their
+# runner died and no runner claimed them since (all full, or none left). SKIP LOCKED: of runners
+# sweeping at once, one takes each camera. The lease stays as it is, so claims still find the
+# camera first.
+SWEEP_SQL = """
+WITH stale AS (
+    SELECT id, state FROM cameras
+     WHERE desired_state = 'active' AND lease_until < now() - make_interval(secs => $1)
+       AND state NOT IN ('pending', 'stopped', 'error')
+     FOR UPDATE SKIP LOCKED
+)
+UPDATE cameras AS c
+   SET state = 'pending', state_since = now(), runner_id = NULL
+  FROM stale
+ WHERE c.id = stale.id
+RETURNING c.id, c.owner_id, c.camera_id, c.name, c.generation, stale.state AS previous_state
+"""
 
 
 def _json(value: Any) -> Any:
@@ -192,13 +231,32 @@ async def renew(runner_id: str, lease_s: float, reports: Sequence[CameraReport])
     return {row["id"] for row in rows}
 
 
-async def release(runner_id: str, held: Sequence[tuple[UUID, int]]) -> None:
-    """Give cameras back (the runner is stopping): pending, for any runner to claim now."""
+async def release(
+    runner_id: str, held: Sequence[tuple[UUID, int]], state: CameraState = CameraState.PENDING
+) -> None:
+    """Give cameras back: `pending` (the runner is stopping), for any runner to claim now; or
+    `stopped` (their owner was deactivated), for none to claim until the owner is back."""
     if not held:
         return
     ids = [camera_id for camera_id, _ in held]
     generations = [generation for _, generation in held]
-    await _db().execute_query(RELEASE_SQL, [runner_id, ids, generations])
+    await _db().execute_query(RELEASE_SQL, [runner_id, ids, generations, state.value])
+
+
+async def sweep(after_s: float) -> list[SweptCamera]:
+    """Cameras left running by a dead runner, now `pending` (see SWEEP_SQL)."""
+    rows = await _db().execute_query_dict(SWEEP_SQL, [after_s])
+    return [
+        SweptCamera(
+            id=row["id"],
+            owner_id=row["owner_id"],
+            camera_id=row["camera_id"],
+            name=row["name"],
+            generation=row["generation"],
+            previous_state=CameraState(row["previous_state"]),
+        )
+        for row in rows
+    ]
 
 
 async def why_lost(runner_id: str, ids: Sequence[UUID]) -> dict[UUID, LossReason]:
@@ -212,6 +270,8 @@ async def why_lost(runner_id: str, ids: Sequence[UUID]) -> dict[UUID, LossReason
             reasons[camera_id] = LossReason.DELETED
         elif row["desired_state"] != CameraDesiredState.ACTIVE.value:
             reasons[camera_id] = LossReason.DEACTIVATED
+        elif not row["owner_active"]:
+            reasons[camera_id] = LossReason.OWNER_DEACTIVATED
         elif row["runner_id"] not in (None, runner_id):
             reasons[camera_id] = LossReason.TAKEN_OVER
         else:

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from tortoise.expressions import F
+from tortoise.expressions import Case, F, When
 from tortoise.timezone import now as utcnow
 from tortoise.transactions import in_transaction
 
@@ -128,6 +128,19 @@ async def list_for(owner_id: UUID, active_only: bool) -> list[Camera]:
     return list(await query.order_by("desired_state", "camera_id"))
 
 
+def _restarted_state(changes: dict[str, Any]) -> CameraState | Case:
+    """The state a restart leaves the camera in, from the desired state it has once updated:
+    the one this UPDATE writes, or else the row's own as the UPDATE finds it. Never the one
+    read before, which a concurrent change may have replaced meanwhile (an inactive camera
+    would be left `pending`)."""
+    if "desired_state" in changes:
+        return initial_state(CameraDesiredState(changes["desired_state"]))
+    return Case(
+        When(desired_state=CameraDesiredState.ACTIVE, then=CameraState.PENDING.value),
+        default=CameraState.STOPPED.value,
+    )
+
+
 async def update(camera: Camera, changes: dict[str, Any], restart: bool) -> Camera:
     """Apply `changes` (name, desired_state, stream_url, credentials_enc, params) in one UPDATE.
     With `restart` the same UPDATE hands the camera to a new generation: whichever runner holds
@@ -137,12 +150,11 @@ async def update(camera: Camera, changes: dict[str, Any], restart: bool) -> Came
     now = utcnow()
     values: dict[str, Any] = {**changes, "updated_at": now}
     if restart:
-        desired = CameraDesiredState(changes.get("desired_state", camera.desired_state))
         values |= {
             "generation": F("generation") + 1,
             "runner_id": None,
             "lease_until": None,
-            "state": initial_state(desired),
+            "state": _restarted_state(changes),
             "state_since": now,
             "last_error": None,
             "runtime": {},

@@ -29,9 +29,10 @@ from shared.db.config import tortoise_config
 from shared.db.enums import CameraEventType
 from shared.ops.localstack import LocalStack
 from shared.repositories import camera_events
+from shared.settings import get_settings
 from tests.conftest import TEST_ENV
-from tests.integration.camera_feed import add_camera, publish, put_frame
-from tests.integration.conftest import PASSWORD, db_fetch, signup_and_signin
+from tests.integration.camera_feed import add_camera, bus, publish, put_frame
+from tests.integration.conftest import PASSWORD, api_process, db_fetch, signup_and_signin
 from tests.integration.test_metrics import SCRAPER, parse, value
 
 VIGIL = str(Path(sys.executable).with_name("vigil"))
@@ -103,6 +104,47 @@ def test_a_camera_stream_sends_its_events_and_resumes_exactly(
         events = events_of(response)
         next(events)
         assert next(events)["id"] == after_start
+
+
+def test_a_resume_past_trimmed_events_says_there_is_a_gap(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An API on a stream of its own, trimmed as MAXLEN trims it: a client whose Last-Event-ID
+    is older than what is left is told, with `gap`, where the stream resumes."""
+    name = f"stream:events-gap-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setattr(get_settings(), "events_stream", name)  # where publish() writes
+    with (
+        api_process("events-gap", {"VIGIL_EVENTS_STREAM": name}) as api,
+        httpx.Client(base_url=f"{api.base_url}/api/v1", timeout=30) as client,
+    ):
+        auth = signup_and_signin(client)
+        camera = add_camera(client, auth)
+        path = f"/cameras/{camera['camera_id']}/events"
+        ids = [publish(camera, owner_id(client, auth), n=n) for n in range(5)]
+        # Nothing trimmed yet: a client from before the first event misses nothing.
+        with client.stream("GET", path, headers={"Last-Event-ID": "0-0", **auth}) as response:
+            ready, first = take(events_of(response), 2)
+        assert (ready["event"], first["id"]) == ("ready", ids[0])
+
+        bus().xtrim(name, maxlen=2, approximate=False)
+        with client.stream("GET", path, headers={"Last-Event-ID": ids[1], **auth}) as response:
+            events = events_of(response)
+            ready, gap, *resumed = take(events, 4)
+        assert ready["id"] == ids[1]
+        assert gap["event"] == "gap"
+        assert {key: gap["data"][key] for key in ("camera_id", "last_event_id")} == {
+            "camera_id": camera["camera_id"],
+            "last_event_id": ids[1],
+        }
+        assert gap["data"]["first_available"] == ids[3]
+        # The gap has no id of its own: a client that reconnects after it still asks from ids[1].
+        assert gap["id"] == ids[1]
+        assert [event["id"] for event in resumed] == ids[3:]
+
+        # From an event still on the stream: no gap.
+        with client.stream("GET", path, headers={"Last-Event-ID": ids[3], **auth}) as response:
+            ready, following = take(events_of(response), 2)
+        assert (following["event"], following["id"]) == ("detection", ids[4])
 
 
 def test_the_owner_stream_follows_all_their_cameras_only(

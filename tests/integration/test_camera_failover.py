@@ -185,6 +185,7 @@ def test_publishing_rides_out_a_redis_outage(
         for family in text_string_to_metric_families(metrics.text)
         for sample in family.samples
         if sample.name == "vigil_events_dropped_total"
+        and sample.labels["camera"] == camera["camera_uuid"]
     )
     assert dropped >= after["events_dropped"]
 

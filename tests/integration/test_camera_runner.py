@@ -150,7 +150,8 @@ def test_a_camera_comes_online_and_publishes_every_kind_of_event(
     }
     analysed = (("camera", camera["camera_uuid"]), ("kind", "analysed"))
     assert samples[("vigil_camera_fps", analysed)] > 0
-    assert samples[("vigil_events_published_total", (("type", "detection"),))] > 0
+    published = (("camera", camera["camera_uuid"]), ("type", "detection"))
+    assert samples[("vigil_events_published_total", published)] > 0
 
     frame = latest_frame(camera["camera_uuid"])
     assert frame is not None, "no snapshot frame"

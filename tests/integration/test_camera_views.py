@@ -183,12 +183,30 @@ def test_mjpeg_sends_frames_at_the_asked_rate_and_leaves_when_the_client_does(
 def test_mjpeg_fps_is_bounded(client: httpx.Client, auth: dict[str, str]) -> None:
     camera = add_camera(client, auth)
     put_frame(camera["camera_uuid"], 1)
-    for fps in ("10.5", "0", "-1", "fast"):
+    # Below 0.2, a stream would wait so long between frames that it outlived its checks.
+    for fps in ("10.5", "0", "-1", "fast", "0.0001", "0.19"):
         answer = client.get(
             f"/cameras/{camera['camera_id']}/mjpeg", params={"fps": fps}, headers=auth
         )
         assert answer.status_code == 422, fps
         assert answer.json()["fields"][0]["field"] == "query.fps"
+
+
+def test_a_slow_mjpeg_stream_still_ends_with_the_sign_in(client: httpx.Client) -> None:
+    """At the slowest rate, 5 s between frames, the stream keeps checking its credential while
+    it waits: it ends once the check is due (every 3 s), before its next frame would be due."""
+    owner = signup_and_signin(client)
+    camera = add_camera(client, owner)
+    put_frame(camera["camera_uuid"], 1)
+    path = f"/cameras/{camera['camera_id']}/mjpeg"
+    with client.stream("GET", path, params={"fps": 0.2}, headers=owner) as response:
+        assert response.status_code == 200
+        stream = parts(response)
+        next(stream)
+        opened = time.monotonic()
+        assert client.post("/auth/signout-all", headers=owner).status_code == 204
+        assert list(stream) == []
+        assert time.monotonic() - opened < 4.5
 
 
 def test_mjpeg_ends_when_the_camera_is_deleted_or_the_sign_in_ends(

@@ -19,10 +19,15 @@ from typing import Any
 import httpx
 import pytest
 import redis
+from tortoise import Tortoise
 
 from shared.cameras.events import CAMERAS_CHANGED_CHANNEL
 from shared.cameras.secrets import Credentials, decrypt
+from shared.db.config import tortoise_config
+from shared.db.enums import CameraDesiredState, CameraState
+from shared.db.models import Camera
 from shared.ops.localstack import LocalStack
+from shared.repositories import cameras as cameras_repo
 from tests.conftest import MEDIA_DIR, TEST_ENV
 from tests.integration.conftest import api_process, db_fetch, signup_and_signin
 
@@ -606,3 +611,164 @@ def test_concurrent_lists_share_the_cap(strict_api: httpx.Client) -> None:
 
     assert sum(asyncio.run(both())) == 2
     assert strict_api.get("/cameras", headers=headers).json()["total"] == 2
+
+
+def test_file_paths_the_file_system_refuses_are_refused_alone(
+    strict_api: httpx.Client, file_root: Path
+) -> None:
+    """A NUL, a name longer than the file system takes, a control character: each a 422 naming
+    the problem, and in a list each camera's own, never a 500 for the whole list."""
+    headers = signup_and_signin(strict_api)
+    bad = [
+        f"file://{file_root}/%00.mp4",
+        f"file://{file_root}/{'a' * 300}.mp4",
+        f"file://{file_root}/clip%0a.mp4",
+    ]
+    for url in bad:
+        alone = strict_api.post("/cameras", json=camera("bad", stream_url=url), headers=headers)
+        assert alone.status_code == 422, (url, alone.text)
+        assert alone.json()["detail"].startswith("stream_url: "), alone.text
+    good = camera("good", stream_url=(file_root / "clip.mp4").as_uri())
+    body = [good, *(camera(f"bad-{i}", stream_url=url) for i, url in enumerate(bad))]
+    listed = strict_api.post("/cameras", json=body, headers=headers)
+    assert listed.status_code == 201, listed.text
+    items = listed.json()["cameras"]
+    assert [item.get("status_code") for item in items] == [None, 422, 422, 422]
+    assert "control character" in items[1]["detail"]
+    assert "cannot be opened" in items[2]["detail"]
+
+
+def test_a_refused_url_never_quotes_its_password(
+    client: httpx.Client, root: httpx.Client, auth: dict[str, str]
+) -> None:
+    for url in (
+        # Read as a bracketed host, which is no address.
+        f"rtsp://admin:[{PASSWORD}]/@127.0.0.1:8554/cam",
+        # An unencoded `/` ends the host: what comes before it is read as the port.
+        f"rtsp://admin:{PASSWORD}/x@127.0.0.1:8554/cam",
+    ):
+        answers = [
+            client.post("/cameras", json=camera("leak", stream_url=url), headers=auth),
+            client.post("/cameras", json=[camera("leak", stream_url=url)], headers=auth),
+            root.post("/api/cameras", json=[camera("leak", stream_url=url)], headers=auth),
+        ]
+        for answer in answers:
+            assert answer.status_code == 422, answer.text
+            assert "not a valid URL" in answer.text
+            assert PASSWORD not in answer.text
+            assert PASSWORD.split("-")[0] not in answer.text
+
+
+def test_credentials_in_the_query_string_are_refused(
+    client: httpx.Client, auth: dict[str, str]
+) -> None:
+    base = "rtsp://127.0.0.1:8554/cam"
+    for query in (
+        f"user=admin&password={PASSWORD}",
+        f"pwd={PASSWORD}",
+        f"username=admin&passwd={PASSWORD}",
+        f"Token={PASSWORD}",
+        f"auth={PASSWORD}",
+    ):
+        url = f"{base}?channel=1&{query}"
+        refused = client.post("/cameras", json=camera("query", stream_url=url), headers=auth)
+        assert refused.status_code == 422, refused.text
+        assert "user:password@" in refused.json()["detail"]
+        assert PASSWORD not in refused.text
+    kept = client.post(
+        "/cameras", json=camera("query", stream_url=f"{base}?channel=1&user=admin"), headers=auth
+    )
+    assert kept.status_code == 201, kept.text
+    assert kept.json()["stream_url"] == f"{base}?channel=1&user=admin"
+    patched = client.patch(
+        "/cameras/query", json={"stream_url": f"{base}?password={PASSWORD}"}, headers=auth
+    )
+    assert patched.status_code == 422
+    replaced = client.put(
+        "/cameras/query", json={"stream_url": f"{base}?pwd={PASSWORD}"}, headers=auth
+    )
+    assert replaced.status_code == 422
+    assert not db_fetch("SELECT 1 FROM cameras WHERE stream_url LIKE '%' || $1 || '%'", PASSWORD)
+
+
+def test_a_long_list_of_unresolvable_hosts_is_answered_and_others_go_on(
+    client: httpx.Client, auth: dict[str, str]
+) -> None:
+    """The most cameras a list may have, none of whose hosts resolves: each is refused on its
+    own, while another user's camera is registered meanwhile. (A label over 63 characters is
+    refused by the resolver without asking DNS, so no DNS server's timing is involved.)"""
+    label = "x" * 64
+    hosts = [
+        camera(f"nowhere-{i}", stream_url=f"rtsp://{label}.cam-{i}.invalid/") for i in range(100)
+    ]
+    other = signup_and_signin(client)
+
+    def register_list() -> httpx.Response:
+        return client.post("/cameras", json=hosts, headers=auth)
+
+    with ThreadPoolExecutor(1) as pool:
+        listed = pool.submit(register_list)
+        alone = client.post("/cameras", json=camera("elsewhere"), headers=other)
+        answer = listed.result()
+    assert alone.status_code == 201, alone.text
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"] == "no_valid_cameras"
+    items = answer.json()["cameras"]
+    assert len(items) == 100
+    assert all("cannot resolve the host" in item["detail"] for item in items), items
+
+
+def _consistent(camera_id: str) -> bool:
+    """The camera's state fits its desired state as a restart leaves it: stopped when
+    inactive, and never stopped when active (a runner may have claimed it since)."""
+    (row,) = db_fetch("SELECT desired_state, state FROM cameras WHERE camera_id = $1", camera_id)
+    return bool((row["state"] == "stopped") == (row["desired_state"] == "inactive"))
+
+
+def test_the_state_follows_the_desired_state_under_concurrent_patches(
+    client: httpx.Client, auth: dict[str, str]
+) -> None:
+    """Status changes racing changes that restart the camera (its parameters): however they
+    interleave, the state fits the desired state the camera ends with."""
+    camera_id = f"racy-{uuid.uuid4().hex[:6]}"
+    assert client.post("/cameras", json=camera(camera_id), headers=auth).status_code == 201
+
+    async def race(round_: int) -> list[int]:
+        async with httpx.AsyncClient(base_url=client.base_url, timeout=60) as http:
+            changes = [
+                {"status": "inactive" if (round_ + i) % 2 else "active"} for i in range(3)
+            ] + [{"parameters": {"detect_fps": 1 + i}} for i in range(3)]
+            answers = await asyncio.gather(
+                *(http.patch(f"/cameras/{camera_id}", json=c, headers=auth) for c in changes)
+            )
+            return [answer.status_code for answer in answers]
+
+    for round_ in range(8):
+        assert asyncio.run(race(round_)) == [200] * 6
+        assert _consistent(camera_id), round_
+
+
+def test_a_restart_takes_the_desired_state_the_update_finds(
+    client: httpx.Client, auth: dict[str, str]
+) -> None:
+    """Deterministically, the interleaving the race above looks for: parameters changed on a
+    camera read before another request made it inactive."""
+    created = client.post("/cameras", json=camera("stale"), headers=auth)
+    camera_uuid = created.json()["camera_uuid"]
+
+    async def stale_update() -> tuple[str, str]:
+        await Tortoise.init(config=tortoise_config(TEST_ENV["VIGIL_DATABASE_URL"]))
+        try:
+            stale = await Camera.get(id=camera_uuid)
+            # Another request, meanwhile: the camera is made inactive.
+            await Camera.filter(id=camera_uuid).update(
+                desired_state=CameraDesiredState.INACTIVE, state=CameraState.STOPPED
+            )
+            updated = await cameras_repo.update(stale, {"params": {"detect_fps": 2}}, restart=True)
+            return updated.desired_state.value, updated.state.value
+        finally:
+            await Tortoise.close_connections()
+
+    assert asyncio.run(stale_update()) == ("inactive", "stopped")
+    shown = client.get("/cameras/stale", headers=auth).json()
+    assert (shown["status"], shown["runtime"]["state"]) == ("inactive", "stopped")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from shared.cameras.source import check_file_source, check_stream_address, parse_source
 from shared.ops.localstack import free_port
 from tests.conftest import MEDIA_DIR, REPO_ROOT
 from tests.fixtures.stamp import read_stamp, stamp_age_ms
@@ -210,6 +212,46 @@ def test_a_missing_file_is_reported(start: Callable[..., Capture], tmp_path: Pat
     capture = start(str(tmp_path / "gone.mp4"), is_file=True)
     wait_until_ended(capture)
     assert (capture.error() or "").startswith("could not open the video file")
+
+
+def test_a_source_its_check_refuses_starts_no_process(
+    start: Callable[..., Capture], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="worker.cameras")
+    host = "pw-51c2-unresolvable"
+    url = f"rtsp://admin:{PASSWORD}@{host}.invalid/cam"
+    check = partial(check_stream_address, parse_source(url), [])
+    capture = start(url, secrets=(PASSWORD, host), check=check)
+    wait_until_ended(capture)
+    assert capture.error() == "stream_url: cannot resolve the host ***.invalid"
+    assert capture.pid is None
+    # FFmpeg never tried: nothing of it was logged.
+    assert "Failed to resolve hostname" not in caplog.text
+    capture.stop()
+    assert capture.error() == "stream_url: cannot resolve the host ***.invalid"
+
+
+def test_a_source_its_check_allows_is_opened(start: Callable[..., Capture]) -> None:
+    source = parse_source(ONE_SECOND_CLIP.as_uri())
+    check = partial(check_file_source, source, ONE_SECOND_CLIP.parent)
+    capture = start(str(ONE_SECOND_CLIP), is_file=True, check=check)
+    assert first_frame(capture).image.shape == (360, 640, 3)
+
+
+def test_a_capture_stopped_while_checking_its_source_starts_no_process(
+    start: Callable[..., Capture],
+) -> None:
+    # A name server that takes a second to answer.
+    capture = start(str(ONE_SECOND_CLIP), is_file=True, check=partial(time.sleep, 1.0))
+    assert capture.alive()
+    asked = time.monotonic()
+    capture.stop()
+    assert time.monotonic() - asked < 0.1, "stop() waited for the check"
+    assert not capture.alive()
+    time.sleep(1.5)
+    assert capture.pid is None
+    assert capture.latest() is None
+    assert capture.error() is None
 
 
 def test_the_capture_process_loads_no_model_library(start: Callable[..., Capture]) -> None:

@@ -1,20 +1,26 @@
 """A camera's feed: the state machine on a made-up clock, then real capture processes against a
-looping clip and the RTSP test camera stalled, killed and restarted."""
+looping clip and the RTSP test camera stalled, killed and restarted, and sources that the check
+before each capture refuses."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from shared.cameras.source import check_file_source, check_stream_address, parse_source
 from shared.db.enums import CameraState
 from tests.conftest import MEDIA_DIR
 from worker.cameras.capture import CaptureSpec
 from worker.cameras.feed import (
+    WATCHDOG_MARGIN_S,
     Action,
     Feed,
     FeedMachine,
@@ -66,7 +72,7 @@ class Clock:
     """Drives a FeedMachine as Feed would, the capture's side described by hand."""
 
     def __init__(self, **timeouts: float) -> None:
-        timeouts = {"stall_timeout_s": 10, "open_timeout_s": 10, "offline_after_s": 60} | timeouts
+        timeouts = {"watchdog_s": 10, "open_timeout_s": 10, "offline_after_s": 60} | timeouts
         self.now = 0.0
         self.machine = FeedMachine(self.now, **timeouts)
         # (when, state, reason) of every transition so far.
@@ -146,7 +152,7 @@ def test_failures_back_off_then_go_offline_and_keep_trying() -> None:
 
 
 def test_a_capture_that_never_delivers_is_killed_after_open_and_stall_timeouts() -> None:
-    clock = Clock(open_timeout_s=10, stall_timeout_s=4)
+    clock = Clock(open_timeout_s=10, watchdog_s=4)
     assert clock.step(13.9) == (Action.NONE, [])
     assert clock.step(14.0) == (Action.KILL, [(RECONNECTING, "no frame for 14 s")])
 
@@ -231,13 +237,16 @@ def test_a_camera_that_stalls_then_dies_is_followed_back_online(
     rtsp_camera_factory: Callable[..., RtspCamera], make_feed: Callable[..., Feed]
 ) -> None:
     camera = rtsp_camera_factory(mounts=["cam"])
-    feed = make_feed(camera.url("/cam"), open_timeout_s=5, read_timeout_s=3)
+    # A read timeout (VIGIL_CAMERA_READ_TIMEOUT_S) under the camera's stall timeout: reads wait
+    # for the stall timeout, so a source may stay silent that long without being given up.
+    feed = make_feed(camera.url("/cam"), open_timeout_s=5, read_timeout_s=2)
+    assert feed.spec.read_timeout_s == STALL_TIMEOUT_S
     poll_until(feed, ONLINE, 10)
     camera.stall()
-    # The capture's read timeout (3 s) notices before the watchdog (4 s) has to.
-    took, changes = poll_until(feed, RECONNECTING, STALL_TIMEOUT_S + 2)
-    assert took >= 2.5
-    assert changes[-1].reason == "the stream sent no frame for 3 s"
+    # The capture reports the stall itself, before the watchdog would have to kill it.
+    took, changes = poll_until(feed, RECONNECTING, STALL_TIMEOUT_S + WATCHDOG_MARGIN_S)
+    assert took >= STALL_TIMEOUT_S - 0.5
+    assert changes[-1].reason == "the stream sent no frame for 4 s"
     assert feed.stats().stalls_last_hour == 1
     camera.resume()
     poll_until(feed, ONLINE, 5)
@@ -258,20 +267,21 @@ def test_a_camera_that_stalls_then_dies_is_followed_back_online(
     assert stats.reconnects_last_hour >= 3
 
 
-def test_the_watchdog_kills_a_capture_stuck_in_a_read(
+def test_the_watchdog_kills_a_capture_that_hangs(
     rtsp_camera_factory: Callable[..., RtspCamera], make_feed: Callable[..., Feed]
 ) -> None:
     camera = rtsp_camera_factory(mounts=["cam"])
-    # A read timeout far beyond the watchdog's: the capture process waits in FFmpeg.
-    feed = make_feed(camera.url("/cam"), open_timeout_s=5, read_timeout_s=60)
+    feed = make_feed(camera.url("/cam"), open_timeout_s=5, read_timeout_s=2)
     poll_until(feed, ONLINE, 10)
     capture = feed.capture
     assert capture is not None
     assert capture.pid is not None
-    camera.stall()
-    took, changes = poll_until(feed, RECONNECTING, STALL_TIMEOUT_S + 2)
-    assert took >= STALL_TIMEOUT_S - 0.5
-    assert changes[-1].reason == "no frame for 4 s"
+    # Stopped, the capture process honours no timeout, as one stuck in FFmpeg would not.
+    os.kill(capture.pid, signal.SIGSTOP)
+    watchdog_s = STALL_TIMEOUT_S + WATCHDOG_MARGIN_S
+    took, changes = poll_until(feed, RECONNECTING, watchdog_s + 2)
+    assert took >= watchdog_s - 0.5
+    assert changes[-1].reason == "no frame for 6 s"
     assert feed.stats().stalls_last_hour == 1
     # Killed at once, without waiting; reaped by a later poll.
     time.sleep(0.2)
@@ -292,3 +302,42 @@ def test_rejected_credentials_keep_being_retried_and_reported(
     feed.poll()
     assert feed.stats().reconnects_last_hour >= 1
     assert feed.state is RECONNECTING
+
+
+def test_a_missing_file_is_retried_until_it_is_there(
+    make_feed: Callable[..., Feed], tmp_path: Path
+) -> None:
+    clip = tmp_path / "clip.mp4"
+    check = partial(check_file_source, parse_source(clip.as_uri()), tmp_path)
+    feed = make_feed(str(clip), is_file=True, check=check)
+    _, changes = poll_until(feed, RECONNECTING, 2)
+    assert changes[-1].reason == "stream_url: no such file under VIGIL_CAMERA_FILE_ROOT"
+    shutil.copy(ONE_SECOND_CLIP, clip)
+    poll_until(feed, ONLINE, 5)
+
+
+def test_each_capture_checks_the_address_policy_first(
+    rtsp_camera_factory: Callable[..., RtspCamera], make_feed: Callable[..., Feed]
+) -> None:
+    camera = rtsp_camera_factory(mounts=["cam"])
+    url = camera.url("/cam")
+    allowed = ["127.0.0.0/8"]
+    feed = make_feed(url, check=partial(check_stream_address, parse_source(url), allowed))
+    poll_until(feed, ONLINE, 10)
+    # To the check, a name that now resolves to loopback (DNS rebinding) is the same as the
+    # policy no longer allowing the address it had.
+    allowed.clear()
+    camera.kill()
+    poll_until(feed, RECONNECTING, 2)
+    camera.restart()
+    refused = (
+        "stream_url: 127.0.0.1 is a loopback address; cameras there must be allowed by "
+        "VIGIL_CAMERA_ALLOWED_NETWORKS"
+    )
+    deadline = time.monotonic() + 5  # retries after 1 and 2 s: the camera is back meanwhile
+    while time.monotonic() < deadline:
+        feed.poll()
+        assert feed.state is RECONNECTING
+        time.sleep(0.1)
+    assert feed.last_error == refused
+    assert feed.stats().reconnects_last_hour >= 2

@@ -1,6 +1,7 @@
 """Publishing camera events against the test Redis: the bounded buffer drops the oldest and
 counts them, the publisher refuses what its gate refuses, and the generation fence in Redis
-keeps an older generation from publishing after a newer one has."""
+keeps an older generation from publishing after a newer one has; one camera's unpublishable
+events never stop the others'."""
 
 from __future__ import annotations
 
@@ -15,7 +16,13 @@ import redis
 
 from tests.conftest import TEST_ENV
 from worker.cameras.events import BusEvent, CameraRef, EventTally, new_event
-from worker.cameras.publisher import BusStats, EventBuffer, Publisher, fence_key
+from worker.cameras.publisher import (
+    PUBLISH_FAILURES_TOLERATED,
+    BusStats,
+    EventBuffer,
+    Publisher,
+    fence_key,
+)
 
 
 @pytest.fixture
@@ -71,7 +78,7 @@ def test_a_full_buffer_drops_its_oldest_and_counts_them() -> None:
     buffer.put(events[2])
     assert len(buffer) == 3
     assert tally.totals() == (0, 2)
-    assert stats.take().dropped == 2
+    assert stats.take().dropped == {str(ref.camera_uuid): 2}
 
 
 def test_events_go_out_in_order_with_the_stream_bounded(client: redis.Redis, stream: str) -> None:
@@ -111,3 +118,39 @@ def test_an_older_generation_cannot_follow_a_newer_one(client: redis.Redis, stre
     assert int(client.get(fence_key(camera)) or 0) == 5
     assert int(client.ttl(fence_key(camera))) > 0
     client.delete(fence_key(camera))
+
+
+def test_a_camera_whose_events_cannot_be_published_is_reported_and_the_rest_go_out(
+    client: redis.Redis, stream: str
+) -> None:
+    """A payload that does not serialise (a bug's doing) is dropped and counted on its camera;
+    the thread goes on publishing the other cameras' events, and after a few such events in a
+    row the camera is reported as broken."""
+    good, bad = (CameraRef(uuid.uuid4(), name, uuid.uuid4(), 1) for name in ("good", "bad"))
+    tallies = {good: EventTally(), bad: EventTally()}
+    buffer = EventBuffer(100, BusStats())
+    for number in range(PUBLISH_FAILURES_TOLERATED + 2):
+        buffer.put(event(good, tallies[good], number))
+        broken_event = new_event(bad, "motion", time.time(), {"number": object()}, tallies[bad])
+        buffer.put(broken_event)
+    reported: list[tuple[str, str]] = []
+    thread = Publisher(
+        buffer,
+        client,
+        stream=stream,
+        maxlen=1000,
+        data_field=False,
+        gate=lambda _: True,
+        broken=lambda event, reason: reported.append((event.ref.camera_id, reason)),
+    )
+    drain(thread)
+    assert not thread.is_alive()
+    assert [number for _, number in published(client, stream)] == list(
+        range(PUBLISH_FAILURES_TOLERATED + 2)
+    )
+    assert tallies[bad].totals() == (0, PUBLISH_FAILURES_TOLERATED + 2)
+    assert len(reported) == 1
+    assert reported[0][0] == "bad"
+    assert "TypeError" in reported[0][1]
+    assert buffer.stats.take().dropped == {str(bad.camera_uuid): PUBLISH_FAILURES_TOLERATED + 2}
+    client.delete(fence_key(good.camera_uuid))

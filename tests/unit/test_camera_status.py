@@ -1,12 +1,18 @@
 """A held camera's state: the capture's transitions, `degraded` when analysis cannot keep up for
-long, and which changes make camera.online and camera.offline webhooks."""
+long, `error` until the API changes the camera, and which changes make camera.online and
+camera.offline webhooks."""
 
 from __future__ import annotations
 
 import pytest
 
 from shared.db.enums import CameraState
-from worker.cameras.status import DEGRADED_AFTER_S, StatusChange, StatusTracker
+from worker.cameras.status import (
+    DEGRADED_AFTER_S,
+    StatusChange,
+    StatusTracker,
+    abandoned_webhook,
+)
 
 S = CameraState
 
@@ -84,3 +90,28 @@ def test_webhooks_go_with_coming_up_and_going_down(
     previous: CameraState, state: CameraState, webhook: str | None
 ) -> None:
     assert StatusChange(state, previous, "why", 0.0).webhook() == webhook
+
+
+def test_a_camera_in_error_stays_there_whatever_its_capture_does() -> None:
+    tracker = online()
+    tracker.failed("analysis failed: boom", 5.0)
+    # Its capture, not stopped yet, reconnects and delivers again: still `error`.
+    assert tracker.capture_changed(S.RECONNECTING, "no frame for 3 s", 6.0) is None
+    assert tracker.capture_changed(S.ONLINE, "first frame", 7.0) is None
+    assert tracker.analysis_rate(0.0, 5.0, 8.0 + DEGRADED_AFTER_S) is None
+    assert tracker.state is S.ERROR
+
+
+@pytest.mark.parametrize(
+    ("previous", "webhook"),
+    [
+        (S.ONLINE, "camera.offline"),
+        (S.DEGRADED, "camera.offline"),
+        (S.STARTING, None),  # never came up
+        (S.RECONNECTING, None),  # said it was down already
+    ],
+)
+def test_a_dead_runner_s_camera_that_was_up_goes_offline(
+    previous: CameraState, webhook: str | None
+) -> None:
+    assert abandoned_webhook(previous) == webhook

@@ -28,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--health-file",
         type=Path,
-        help="touched after every successful lease renewal, for a container health check",
+        help="touched after every successful lease renewal while the runner's threads are "
+        "alive, for a container health check",
     )
     return parser
 
@@ -53,8 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         log_filter=log_filter,
         health_file=args.health_file,
     )
-    asyncio.run(runner.run())
-    return 0
+    return asyncio.run(runner.run())
 
 
 if __name__ == "__main__":

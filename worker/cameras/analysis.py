@@ -8,7 +8,14 @@ shows in `fps_analysed` and, past a point, as `degraded`) rather than later.
 
 Per camera the thread keeps a Pipeline (per-stream state: tracks, zones, motion, plates) and
 turns each frame's result into events for the publisher, Postgres records for plate reads and
-watchlist matches, and, when due, an annotated snapshot."""
+watchlist matches, and, when due, an annotated snapshot. The pipeline is tuned to the rate it
+is fed (the tracker keeps lost tracks for a number of frames), so it is built again, its tracks
+lost, when the camera's target rate moves by more than RETUNE_RATIO: typically once, when the
+source's rate becomes known a few seconds after the start.
+
+One camera's trouble stays its own: a pipeline that fails puts its camera in `error` at once;
+publishing or a snapshot that keeps failing (FAILURES_TOLERATED frames in a row) does too; the
+other cameras go on. Whatever else goes wrong ends the thread, and the runner with it."""
 
 from __future__ import annotations
 
@@ -68,6 +75,13 @@ FROM_PLATES = ("plate_read", WATCHLIST_MATCH)
 # its car has left the frame still says which car it was.
 TRACKS_KEPT = 256
 JPEG_QUALITY = 80
+# A target rate this far (relative) from the one the pipeline was built for rebuilds it: small
+# swings of a measured source rate must not cost the camera its tracks.
+RETUNE_RATIO = 0.2
+# One failure may be a fluke of one frame's result; this many in a row is how the camera runs.
+FAILURES_TOLERATED = 5
+# A camera whose frame could not be handled is asked again after this long.
+FAILURE_RETRY_S = 0.5
 
 
 def warm_up(settings: Settings) -> None:
@@ -93,13 +107,17 @@ class Session:
 
     camera: LiveCamera
     pipeline: Pipeline | None = None
-    # The capture time of the first frame: the pipeline's timestamps count from it.
+    # The analysed rate the pipeline was built for.
+    pipeline_fps: float = 0.0
+    # The capture time of the pipeline's first frame: its timestamps count from it.
     epoch: float = 0.0
     last_index: int = -1
     next_due: float = 0.0
     retry_at: float = 0.0
     last_snapshot: float = float("-inf")
     tracks: OrderedDict[int, tuple[str, Sequence[float]]] = field(default_factory=OrderedDict)
+    # Frames in a row whose events or snapshot failed.
+    failures: int = 0
     policy: DetectionPolicy = field(init=False)
 
     def __post_init__(self) -> None:
@@ -116,12 +134,16 @@ class Analyser(threading.Thread):
         snapshots: SnapshotWriter,
         model_info: Mapping[str, Any],
         max_detect_fps: float,
+        may_show: Callable[[LiveCamera], bool],
     ) -> None:
+        """`may_show(camera)`: whether the camera's snapshot may still be written (held, on
+        a lease that has not run out), asked just before each is handed to the writer."""
         super().__init__(name="camera-analysis", daemon=True)
         self.cameras = cameras
         self.emit = emit
         self.record = record
         self.snapshots = snapshots
+        self.may_show = may_show
         self.model_info = dict(model_info)
         self.max_detect_fps = max_detect_fps
         self._sessions: dict[tuple[UUID, int], Session] = {}
@@ -148,11 +170,29 @@ class Analyser(threading.Thread):
                 self._wake.clear()
                 continue
             session = min(due, key=lambda s: s.next_due)
-            frame = session.camera.latest(after=session.last_index)
-            if frame is None:
-                session.retry_at = now + NO_FRAME_RETRY_S
-                continue
-            self._analyse(session, frame, now)
+            try:
+                self._step(session, now)
+            except Exception as exc:
+                self._failed(session, exc, now)
+
+    def _step(self, session: Session, now: float) -> None:
+        frame = session.camera.latest(after=session.last_index)
+        if frame is None:
+            session.retry_at = now + NO_FRAME_RETRY_S
+            return
+        self._analyse(session, frame, now)
+        session.failures = 0
+
+    def _failed(self, session: Session, exc: Exception, now: float) -> None:
+        camera = session.camera
+        session.failures += 1
+        session.retry_at = now + FAILURE_RETRY_S
+        logger.exception(
+            "camera %s: its frame could not be handled (%d in a row)",
+            camera.claimed.camera_id, session.failures,
+        )  # fmt: skip
+        if session.failures >= FAILURES_TOLERATED:
+            camera.failure = redact(f"its frames could not be handled: {exc}")
 
     def _sync(self) -> list[Session]:
         """Sessions for the cameras held now: new ones made, released ones dropped (with their
@@ -172,8 +212,9 @@ class Analyser(threading.Thread):
 
     def _analyse(self, session: Session, frame: Frame, started: float) -> None:
         camera = session.camera
+        target = camera.target_fps(self.max_detect_fps)
         try:
-            result = self._process(session, frame)
+            result = self._process(session, frame, target)
         except Exception as exc:
             # A pipeline that fails on a frame would fail on the next ones too: the camera goes
             # to `error` (its lease kept, so that no other runner loops on it) until changed.
@@ -181,29 +222,41 @@ class Analyser(threading.Thread):
             camera.failure = redact(f"analysis failed: {exc}")
             return
         camera.analysed.add(time.monotonic())
-        period = 1.0 / camera.target_fps(self.max_detect_fps)
         # Keep the rhythm, but never catch up in a burst after falling behind.
-        session.next_due = max(session.next_due + period, started)
+        session.next_due = max(session.next_due + 1.0 / target, started)
         if not camera.held:
             return
         self._publish(session, frame, result)
         self._snapshot(session, frame, result)
 
-    def _process(self, session: Session, frame: Frame) -> FrameResult:
+    def _process(self, session: Session, frame: Frame, target: float) -> FrameResult:
         camera = session.camera
-        if session.pipeline is None:
-            assert camera.job is not None
-            session.pipeline = Pipeline(
-                camera.job,
-                video=True,
-                analysed_fps=camera.target_fps(self.max_detect_fps),
-                watchlist=camera.watchlist,
-                # A camera runs for days and is never summarised: its memory must not grow.
-                retain="live",
-            )
-            session.epoch = frame.captured_at
+        if session.pipeline is None or retuned(session.pipeline_fps, target):
+            if session.pipeline is not None:
+                logger.info(
+                    "camera %s: analysing %.2f frames/s instead of %.2f; its tracks start over",
+                    camera.claimed.camera_id, target, session.pipeline_fps,
+                )  # fmt: skip
+            self._build(session, target, frame.captured_at)
+        assert session.pipeline is not None
         session.last_index = frame.index
         return session.pipeline.process(frame.index, frame.captured_at - session.epoch, frame.image)
+
+    def _build(self, session: Session, target: float, epoch: float) -> None:
+        camera = session.camera
+        assert camera.job is not None
+        session.pipeline = Pipeline(
+            camera.job,
+            video=True,
+            analysed_fps=target,
+            watchlist=camera.watchlist,
+            # A camera runs for days and is never summarised: its memory must not grow.
+            retain="live",
+        )
+        session.pipeline_fps = target
+        session.epoch = epoch
+        # The new pipeline numbers its tracks from the start again.
+        session.tracks.clear()
 
     def _publish(self, session: Session, frame: Frame, result: FrameResult) -> None:
         camera = session.camera
@@ -296,12 +349,22 @@ class Analyser(threading.Thread):
         annotated = draw_frame(
             frame.image, result.detections, camera.job.zones, camera.job.lines, [header]
         )
+        # Last thing before the hand-over: a camera let go meanwhile (reconfigured, taken
+        # over) must not overwrite its successor's frame.
+        if not self.may_show(camera):
+            return
         self.snapshots.offer(
             camera.claimed.id,
             Snapshot(
                 encode_jpeg(annotated, JPEG_QUALITY), frame.captured_at, frame.index, width, height
             ),
         )
+
+
+def retuned(built_for: float, target: float) -> bool:
+    """Whether a pipeline built for `built_for` frames per second must be rebuilt for
+    `target`."""
+    return abs(target - built_for) > RETUNE_RATIO * built_for
 
 
 def _same_plate(match: WatchMatch, plate: PlateSettled) -> bool:

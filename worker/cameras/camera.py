@@ -74,10 +74,41 @@ class LiveCamera:
     # The feed is polled by the event loop and read by the analysis thread: one at a time, so
     # that a reconnect never hands out a frame numbered for the wrong capture.
     _feed_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Set by stop_feed: a capture that finishes starting afterwards is stopped, not kept.
+    _feed_stopped: bool = False
     # Monotonic time the camera last came online; None while it is not.
     online_since: float | None = None
     # The feed's reconnects and stalls of the last hour when `trouble()` last looked.
     _trouble_seen: tuple[int, int] = (0, 0)
+
+    @classmethod
+    def claimed_now(cls, claimed: ClaimedCamera) -> LiveCamera:
+        """The camera as the runner holds it from its claim on, while it opens (no job, no
+        feed yet: see adopt and start_feed)."""
+        try:
+            params = CameraParams.model_validate(claimed.params)
+        except ValueError:  # pydantic's ValidationError is one; opening tells why
+            params = CameraParams()
+        return cls(claimed, params, None, (), None, StatusTracker())
+
+    def adopt(self, opened: LiveCamera) -> None:
+        """What opening the camera found: what to analyse, or why it cannot run."""
+        self.params, self.job, self.watchlist = opened.params, opened.job, opened.watchlist
+        self.error = opened.error
+
+    def start_feed(self, feed: Feed) -> bool:
+        """Start the capture and make it the camera's (blocking: it spawns a process). False,
+        and nothing left running, when the camera was stopped before or meanwhile."""
+        with self._feed_lock:
+            if self._feed_stopped:
+                return False
+        feed.start()
+        with self._feed_lock:
+            if not self._feed_stopped:
+                self.feed = feed
+                return True
+        feed.stop()
+        return False
 
     @property
     def ref(self) -> CameraRef:
@@ -115,6 +146,7 @@ class LiveCamera:
         thread already sees no feed)."""
         with self._feed_lock:
             feed, self.feed = self.feed, None
+            self._feed_stopped = True
         if feed is not None:
             feed.stop()
 

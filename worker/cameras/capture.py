@@ -6,6 +6,13 @@ killing a process ends that at once (SIGKILL takes ~0.01 s); a crashing decoder 
 down, not the runner; decoding does not share the runner's GIL. The child is spawned, never
 forked, so it inherits none of the runner's sockets, threads or models.
 
+Addresses: before the child starts, the spec's check (opening.source_check) resolves the camera's
+host and holds its addresses to the address policy: at every capture, so at every reconnect,
+because FFmpeg resolves the name again each time it connects. FFmpeg's own resolution comes a
+moment after the check, so a name server that answers differently within that moment is not
+caught. FFmpeg also follows RTSP redirects (3xx answers) to wherever they point, unchecked, with
+no option to refuse them (libavformat's rtsp.c): a camera server can send its captures on.
+
 Passwords: the child gets the URL with its credentials through a pipe (never its command line).
 Whatever it prints (OpenCV and FFmpeg quote URLs in some messages) comes back through another
 pipe and is redacted here before it is logged, as is every error it reports.
@@ -20,6 +27,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import SpawnProcess
@@ -31,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shared.cameras.source import PROTOCOL_WHITELIST, redact
+from shared.errors import UnprocessableError
 from worker.cameras import capture_child
 from worker.cameras.capture_child import ChildSpec, Failed, SlotReady
 from worker.cameras.frame_slot import FrameSlot
@@ -65,6 +74,10 @@ class CaptureSpec:
     secrets: tuple[str, ...] = field(default=(), repr=False)
     # Names the process and its log lines: the camera's id, say.
     label: str = "camera"
+    # Run before the child starts (blocking: it may resolve the camera's host): it raises
+    # UnprocessableError when the source may not, or cannot, be opened now; the capture then
+    # ends with that error and no child.
+    check: Callable[[], object] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -112,7 +125,10 @@ class Capture:
         self.spec = spec
         self.pid: int | None = None
         self._process: SpawnProcess | None = None
-        self._output_pump: threading.Thread | None = None
+        # Checks the source, starts the child, then reads what it says until it ends.
+        self._thread: threading.Thread | None = None
+        # Held to start the child and to end the capture: once ended, no child starts.
+        self._lifecycle = threading.Lock()
         self._slot_name = f"vigil-capture-{uuid.uuid4().hex[:12]}"
         # Guards the slot, which the pump thread attaches, against readers.
         self._guard = threading.Lock()
@@ -125,8 +141,39 @@ class Capture:
         self._ended_by_us = False
 
     def start(self) -> None:
-        if self._process is not None or self._ended_by_us:
+        """Returns at once: the check and the child's start happen in the capture's thread, so
+        that a slow name server holds up no caller (the runner polls its feeds on its event
+        loop)."""
+        if self._thread is not None or self._ended_by_us:
             raise RuntimeError("a Capture starts once")
+        self._thread = threading.Thread(
+            target=self._run, name=f"capture {self.spec.label}", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self) -> None:
+        refusal = self._refusal()
+        if refusal is not None:
+            self._error = refusal
+            return
+        with self._lifecycle:
+            if self._ended_by_us:
+                return
+            pipes = self._spawn()
+        self._pump(*pipes)
+
+    def _refusal(self) -> str | None:
+        """Why the spec's check refuses the source now (redacted), if it does."""
+        if self.spec.check is None:
+            return None
+        try:
+            self.spec.check()
+        except UnprocessableError as exc:
+            return redact(str(exc), self.spec.secrets)
+        return None
+
+    def _spawn(self) -> tuple[Lock, Connection, Connection]:
+        """Starts the child; the lock of its slot and our ends of its pipes."""
         frame_lock = _SPAWN.Lock()
         status_read, status_write = _SPAWN.Pipe(duplex=False)
         output_read, output_write = _SPAWN.Pipe(duplex=False)
@@ -151,13 +198,7 @@ class Capture:
         output_write.close()
         self._process = process
         self.pid = process.pid
-        self._output_pump = threading.Thread(
-            target=self._pump,
-            args=(frame_lock, status_read, output_read),
-            name=f"capture {self.spec.label} output",
-            daemon=True,
-        )
-        self._output_pump.start()
+        return frame_lock, status_read, output_read
 
     def latest(self, after: int = -1) -> Frame | None:
         """The newest frame if its index is above `after`; never waits for one."""
@@ -202,24 +243,28 @@ class Capture:
         return self._silent
 
     def alive(self) -> bool:
-        """The child runs, or what it said last is still being read."""
-        process = self._process
-        if process is None:
-            return False
-        pump = self._output_pump
-        return process.is_alive() or (pump is not None and pump.is_alive())
+        """The source is being checked, the child runs, or what it said last is still being
+        read."""
+        thread, process = self._thread, self._process
+        return (thread is not None and thread.is_alive()) or (
+            process is not None and process.is_alive()
+        )
 
     def kill(self) -> None:
         """SIGKILL now, without waiting; stop() reaps the process later."""
-        self._ended_by_us = True
-        process = self._process
+        with self._lifecycle:
+            self._ended_by_us = True
+            process = self._process
         if process is not None and process.exitcode is None:
             process.kill()
 
     def stop(self, grace_s: float = 1.0) -> None:
-        """SIGTERM, SIGKILL after `grace_s`; always reaps the process and frees the memory."""
-        self._ended_by_us = True
-        process = self._process
+        """SIGTERM, SIGKILL after `grace_s`; always reaps the process and frees the memory. A
+        capture still checking its source starts no child."""
+        with self._lifecycle:
+            self._ended_by_us = True
+            process = self._process
+            thread, self._thread = self._thread, None
         if process is None:
             return
         if process.exitcode is None:
@@ -231,8 +276,8 @@ class Capture:
         self._exitcode = process.exitcode
         process.close()
         self._process = None
-        if self._output_pump is not None:
-            self._output_pump.join(OUTPUT_DRAIN_S)
+        if thread is not None:
+            thread.join(OUTPUT_DRAIN_S)
         with self._guard:
             if self._slot is not None:
                 self._slot.close()
@@ -240,8 +285,8 @@ class Capture:
         self._remove_unannounced_slot()
 
     def _pump(self, frame_lock: Lock, status: Connection, output: Connection) -> None:
-        """Reads the child's messages and output until it ends (a thread of its own, so that a
-        child printing a lot never blocks on a full pipe)."""
+        """Reads the child's messages and output until it ends (in the capture's thread, so
+        that a child printing a lot never blocks on a full pipe)."""
         pending = b""
         readers: list[Connection] = [output, status]
         while readers:

@@ -11,13 +11,19 @@ Captures are retried after 1, 2, 4, 8, 10, 10, … s, the count starting over wi
 offline cameras go on being retried every 10 s. Offline is decided by time (60 s by default), not
 by a number of attempts, because an attempt lasts anywhere from a refused connection (~1 ms) to
 a stream that opens and never sends a frame (open timeout + stall timeout). A source that cannot
-be opened at all (a missing file, credentials refused) is retried like any other, its reason in
-last_error: the camera may come back, or be fixed, without anyone restarting it.
+be opened at all (a host that does not resolve, a missing file, credentials refused) is retried
+like any other, its reason in last_error: the camera may come back, or be fixed, without anyone
+restarting it. So is a source that the check each capture runs first refuses (CaptureSpec.check:
+the address policy on the addresses the host resolves to at that moment).
+
+A silent source is given up by the capture itself: its read timeout is the camera's
+stall_timeout_s (VIGIL_CAMERA_READ_TIMEOUT_S when that is longer), and it reports the stall
+("the stream sent no frame for 10 s"). The watchdog kills a capture that stays silent
+WATCHDOG_MARGIN_S past that, the backstop for what hangs whatever its timeouts say (FFmpeg stuck
+in a read, a decoder that never returns).
 
 The decisions are FeedMachine's, a pure state machine over what the Feed sees of its capture at
-each poll; Feed does the process work. The watchdog is needed on top of OpenCV's own timeouts:
-measured here, a stalled RTSP server makes a read with a 3 s timeout fail only after ~9 s, and
-without timeouts never.
+each poll; Feed does the process work.
 """
 
 from __future__ import annotations
@@ -39,6 +45,9 @@ HOUR_S = 3600.0
 FPS_WINDOW_S = 5.0
 # What stop() gives each capture process to end before it is killed.
 STOP_GRACE_S = 1.0
+# How long past its read timeout a silent capture is left before the watchdog kills it: the
+# capture's own report of the stall comes first whenever FFmpeg honours the timeout.
+WATCHDOG_MARGIN_S = 2.0
 
 
 def backoff_s(attempt: int) -> float:
@@ -127,16 +136,17 @@ class FeedMachine:
         self,
         now: float,
         *,
-        stall_timeout_s: float,
+        watchdog_s: float,
         open_timeout_s: float,
         offline_after_s: float,
     ) -> None:
         self.state = CameraState.STARTING
         # Failed captures since the last frame.
         self.attempts = 0
-        self._stall_timeout_s = stall_timeout_s
+        # A capture silent this long is killed.
+        self._watchdog_s = watchdog_s
         # A capture that has not delivered yet may first spend its open timeout.
-        self._first_frame_timeout_s = open_timeout_s + stall_timeout_s
+        self._first_frame_timeout_s = open_timeout_s + watchdog_s
         self._offline_after_s = offline_after_s
         self._capture_started_at: float | None = now  # None while no capture runs
         self._retry_at = now
@@ -180,7 +190,7 @@ class FeedMachine:
             return Action.RETIRE, seen.error or "the capture stopped"
         assert self._capture_started_at is not None
         if seen.frames and seen.last_frame_at is not None:
-            silent_s, limit_s = now - seen.last_frame_at, self._stall_timeout_s
+            silent_s, limit_s = now - seen.last_frame_at, self._watchdog_s
         else:
             silent_s, limit_s = now - self._capture_started_at, self._first_frame_timeout_s
         if silent_s >= limit_s:
@@ -214,8 +224,11 @@ class Feed:
         stall_timeout_s: float = 10.0,
         offline_after_s: float = 60.0,
     ) -> None:
-        self.spec = spec
-        self._stall_timeout_s = stall_timeout_s
+        # A read waits up to stall_timeout_s, so that a source sending a frame every few seconds
+        # runs when the camera's stall_timeout_s allows it.
+        silence_s = max(spec.read_timeout_s, stall_timeout_s)
+        self.spec = replace(spec, read_timeout_s=silence_s)
+        self._watchdog_s = silence_s + WATCHDOG_MARGIN_S
         self._offline_after_s = offline_after_s
         self._machine: FeedMachine | None = None
         self._capture: Capture | None = None
@@ -244,7 +257,7 @@ class Feed:
         self.started_at = time.time()
         self._machine = FeedMachine(
             now,
-            stall_timeout_s=self._stall_timeout_s,
+            watchdog_s=self._watchdog_s,
             open_timeout_s=self.spec.open_timeout_s,
             offline_after_s=self._offline_after_s,
         )

@@ -3,7 +3,11 @@
 Analysis puts events into a bounded buffer (VIGIL_EVENTS_BUFFER_MAX) and goes on; one thread
 drains it in batches with `XADD … MAXLEN ~ VIGIL_EVENTS_MAXLEN`. While Redis is unreachable the
 thread retries with a growing pause and the buffer keeps the newest events: the oldest are
-dropped and counted on their camera (runtime `events_dropped`) and in the metrics.
+dropped and counted on their camera (runtime `events_dropped`) and in the metrics. An event
+that cannot be published at all (a payload that does not serialise) is dropped and counted
+alike; once a camera's events have failed so PUBLISH_FAILURES_TOLERATED times in a row, the
+runner is told (`broken`) and puts the camera in `error`. The thread itself never dies of one
+camera's events.
 
 Two fences keep a camera's events in generation order when it changes hands:
 - before a batch, each event's camera must still be held by this runner under the event's
@@ -18,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from uuid import UUID
@@ -35,6 +39,8 @@ RETRY_FIRST_S = 0.2
 RETRY_MAX_S = 2.0
 # The generation fence outlives any lease by far; refreshed by every event of the camera.
 FENCE_TTL_S = 7 * 24 * 3600
+# One bad event may be a fluke of its payload; this many in a row is how the camera publishes.
+PUBLISH_FAILURES_TOLERATED = 5
 
 # KEYS: stream, fence; ARGV: generation, maxlen, fence TTL, then the entry's field/value pairs.
 # Returns the entry id, or false when a newer generation has published already.
@@ -60,13 +66,14 @@ def fence_key(camera_uuid: UUID | str) -> str:
 
 @dataclass
 class BusFigures:
-    """What the bus did since the last read, for the metrics."""
+    """What the bus did since the last read, for the metrics, by camera uuid: `published` by
+    (camera, event type), `latency` by (camera, bucket bound)."""
 
-    published: Counter[str] = field(default_factory=Counter)
-    dropped: int = 0
+    published: Counter[tuple[str, str]] = field(default_factory=Counter)
+    dropped: Counter[str] = field(default_factory=Counter)
     fenced: int = 0
-    latency: Counter[str] = field(default_factory=Counter)
-    latency_sum_s: float = 0.0
+    latency: Counter[tuple[str, str]] = field(default_factory=Counter)
+    latency_sum_s: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
 
 class BusStats:
@@ -76,15 +83,16 @@ class BusStats:
 
     def published(self, event: BusEvent, latency_s: float) -> None:
         event.tally.add_published()
+        camera = str(event.ref.camera_uuid)
         with self._lock:
-            self._figures.published[event.event_type] += 1
-            self._figures.latency[latency_bucket(latency_s)] += 1
-            self._figures.latency_sum_s += latency_s
+            self._figures.published[camera, event.event_type] += 1
+            self._figures.latency[camera, latency_bucket(latency_s)] += 1
+            self._figures.latency_sum_s[camera] += latency_s
 
     def dropped(self, event: BusEvent) -> None:
         event.tally.add_dropped()
         with self._lock:
-            self._figures.dropped += 1
+            self._figures.dropped[str(event.ref.camera_uuid)] += 1
 
     def fenced(self) -> None:
         with self._lock:
@@ -141,7 +149,8 @@ class EventBuffer:
 
 class Publisher(threading.Thread):
     """Drains the buffer into the stream. `gate(event)` says whether the event's camera is
-    still held under its generation; events it refuses are discarded, not published."""
+    still held under its generation; events it refuses are discarded, not published.
+    `broken(event, reason)` hears of a camera whose events keep failing to publish."""
 
     def __init__(
         self,
@@ -152,6 +161,7 @@ class Publisher(threading.Thread):
         maxlen: int,
         data_field: bool,
         gate: Callable[[BusEvent], bool],
+        broken: Callable[[BusEvent, str], None] = lambda event, reason: None,
     ) -> None:
         super().__init__(name="event-publisher", daemon=True)
         self.buffer = buffer
@@ -160,7 +170,10 @@ class Publisher(threading.Thread):
         self.maxlen = maxlen
         self.data_field = data_field
         self.gate = gate
+        self.broken = broken
         self._script = client.register_script(PUBLISH_SCRIPT)
+        # Events of each camera that failed to publish in a row.
+        self._failures: Counter[UUID] = Counter()
         self._stopping = threading.Event()
         self._drain_until = 0.0
 
@@ -193,26 +206,49 @@ class Publisher(threading.Thread):
                 if self._stopping.wait(pause) and time.monotonic() > self._drain_until:
                     return
                 pause = min(pause * 2, RETRY_MAX_S)
+            except Exception:
+                # Not Redis being away: retrying the batch would fail the same way for ever.
+                logger.exception("could not publish %d camera events; dropped", len(batch))
+                for event in batch:
+                    self.buffer.stats.dropped(event)
 
     def _publish(self, batch: list[BusEvent]) -> None:
-        allowed = [event for event in batch if self.gate(event)]
-        for _ in range(len(batch) - len(allowed)):
-            self.buffer.stats.fenced()
-        if not allowed:
+        entries = [(event, args) for event in batch if (args := self._prepare(event)) is not None]
+        if not entries:
             return
         with self.client.pipeline(transaction=False) as pipe:
-            for event in allowed:
-                fields = event.fields(self.data_field)
-                args: list[str | int] = [event.ref.generation, self.maxlen, FENCE_TTL_S]
-                for name, value in fields.items():
-                    args += [name, value]
+            for event, args in entries:
                 self._script(
                     keys=[self.stream, fence_key(event.ref.camera_uuid)], args=args, client=pipe
                 )
             replies = pipe.execute()
         acknowledged = time.time()
-        for event, reply in zip(allowed, replies, strict=True):
+        for (event, _), reply in zip(entries, replies, strict=True):
             if reply is None:
                 self.buffer.stats.fenced()
             else:
                 self.buffer.stats.published(event, acknowledged - event.captured_at)
+
+    def _prepare(self, event: BusEvent) -> list[str | int] | None:
+        """The script's arguments for the event; None when the gate refuses it or it cannot be
+        published (then dropped, counted, and held against its camera)."""
+        camera = event.ref.camera_uuid
+        try:
+            if not self.gate(event):
+                self.buffer.stats.fenced()
+                return None
+            args: list[str | int] = [event.ref.generation, self.maxlen, FENCE_TTL_S]
+            for name, value in event.fields(self.data_field).items():
+                args += [name, value]
+        except Exception as exc:
+            logger.exception(
+                "a %s event of camera %s cannot be published; dropped",
+                event.event_type, event.ref.camera_id,
+            )  # fmt: skip
+            self.buffer.stats.dropped(event)
+            self._failures[camera] += 1
+            if self._failures[camera] == PUBLISH_FAILURES_TOLERATED:
+                self.broken(event, f"its events cannot be published: {type(exc).__name__}: {exc}")
+            return None
+        self._failures.pop(camera, None)
+        return args

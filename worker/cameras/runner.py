@@ -6,14 +6,25 @@ Leases (shared/repositories/camera_leases.py): the runner claims about every sec
 jitter, while it holds fewer cameras than its capacity, first waiting in proportion to its load
 so that the least loaded runner usually wins; it renews all its cameras in one statement every
 VIGIL_CAMERA_RENEW_INTERVAL_S, writing their figures at the same time. A camera missing from a
-renewal's answer (deleted, deactivated, changed by the API, taken over) stops at once. A nudge
-on CAMERAS_CHANGED_CHANNEL makes it renew and claim at once, so API changes take effect within
-a second or two. A camera whose lease was not renewed for VIGIL_CAMERA_LEASE_S - 1 s stops by
-itself (self-fencing): by then another runner may hold it.
+renewal's answer (deleted, deactivated, changed by the API, its owner deactivated, taken over)
+stops at once. A nudge on CAMERAS_CHANGED_CHANNEL makes it renew and claim at once, so API
+changes take effect within a second or two. A camera whose lease was not renewed for
+VIGIL_CAMERA_LEASE_S - 1 s stops by itself (self-fencing): by then another runner may hold it.
+
+A claimed camera is held (and renewed) from its claim on, `starting`, while a task of its own
+opens it (its address resolved, its owner's watchlist read, its capture spawned, within
+OPEN_TIMEOUT_S), so that a slow camera neither loses its lease nor holds up the next claims;
+whatever goes wrong opening it puts it in `error`. Each claim round also sweeps: a camera whose
+lease ran out SWEEP_AFTER_S ago while it still says it runs (its runner died, and no runner had
+room to take it) goes back to `pending`, with its status event and, if it was up,
+camera.offline.
 
 Threads: the analysis thread (worker/cameras/analysis.py), the event publisher
 (publisher.py) and the snapshot writer (snapshots.py); Postgres and the nudges stay on the
-event loop, and blocking calls (process starts and stops, Redis) go to worker threads.
+event loop, and blocking calls (process starts and stops, Redis, the metrics, written by a
+task of their own so that a slow Redis never delays a renewal) go to worker threads. If a
+thread dies, the health file is touched no more and the runner stops as on SIGTERM, with exit
+status 1, for its supervisor to start it again.
 
 SIGTERM or SIGINT: the cameras say `pending`, their captures stop, the events buffered are
 published (a few seconds at most), the leases are released for other runners to claim at once,
@@ -43,21 +54,29 @@ import redis.asyncio as aioredis
 from tortoise import Tortoise
 
 from shared.cameras.events import CAMERAS_CHANGED_CHANNEL, STATUS
+from shared.cameras.source import redact
 from shared.db.config import tortoise_config
 from shared.db.enums import CameraState
 from shared.metrics import CameraGauges, MetricsStore, RunnerReport
 from shared.repositories import camera_leases as leases
-from shared.repositories.camera_leases import ClaimedCamera, LossReason, RunnerInfo
+from shared.repositories.camera_leases import ClaimedCamera, LossReason, RunnerInfo, SweptCamera
 from shared.settings import Settings
 from worker.cameras.analysis import Analyser, PlateRecord, warm_up
 from worker.cameras.camera import LiveCamera
-from worker.cameras.events import BusEvent, model_info, new_event, status_body
+from worker.cameras.events import (
+    BusEvent,
+    CameraRef,
+    EventTally,
+    model_info,
+    new_event,
+    status_body,
+)
 from worker.cameras.opening import open_camera
 from worker.cameras.publisher import BusStats, EventBuffer, Publisher
-from worker.cameras.records import record_plate, record_status
+from worker.cameras.records import record_change, record_plate, record_status
 from worker.cameras.redaction import RedactingFilter
 from worker.cameras.snapshots import SnapshotWriter
-from worker.cameras.status import StatusChange
+from worker.cameras.status import StatusChange, abandoned_webhook
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +92,12 @@ RUNNER_FORGOTTEN_AFTER_S = 600.0
 DRAIN_ON_STOP_S = 3.0
 RETRY_S = 1.0
 REDIS_TIMEOUT_S = 2.0
+# Opening a camera is a name lookup and one query: far longer means one of them hangs.
+OPEN_TIMEOUT_S = 30.0
+# A lease run out this long ago is a dead runner's (a live one renews it well before), and
+# runners with room have had time to claim the camera.
+SWEEP_AFTER_S = 3.0
+THREADS_CHECK_S = 1.0
 
 
 def new_runner_id() -> str:
@@ -114,6 +139,7 @@ class Runner:
             maxlen=settings.events_maxlen,
             data_field=settings.events_data_field,
             gate=self.may_publish,
+            broken=self._unpublishable,
         )
         vigil_redis = redis.Redis.from_url(
             settings.redis_url,
@@ -129,7 +155,10 @@ class Runner:
             snapshots=self.snapshots,
             model_info=model_info(settings.model_name),
             max_detect_fps=settings.camera_max_detect_fps,
+            may_show=self._may_show,
         )
+        # What `python -m worker.cameras` exits with: 1 once a thread has died.
+        self.exit_status = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = asyncio.Event()
         self._renew_now = asyncio.Event()
@@ -138,6 +167,8 @@ class Runner:
         # changed is stopped before its new generation is claimed.
         self._nudged = False
         self._pending: set[asyncio.Task[None]] = set()
+        # Cameras being opened: cancelled when the runner stops.
+        self._starts: set[asyncio.Task[None]] = set()
 
     # --- what the threads ask -------------------------------------------------------------------
 
@@ -160,6 +191,17 @@ class Runner:
             and self._lease_fresh(camera, time.monotonic())
         )
 
+    def _may_show(self, camera: LiveCamera) -> bool:
+        """The analysis thread's gate for snapshots, as the publisher's for events."""
+        return camera.held and self._lease_fresh(camera, time.monotonic())
+
+    def _unpublishable(self, event: BusEvent, reason: str) -> None:
+        """From the publisher: the camera's events keep failing to publish; the supervisor
+        turns this into `error`."""
+        camera = self.cameras.get(event.ref.camera_uuid)
+        if camera is not None and camera.holds(event.ref.generation):
+            camera.failure = redact(reason)
+
     def _record_plate(self, record: PlateRecord) -> None:
         """From the analysis thread: the Postgres record goes on the event loop."""
         assert self._loop is not None
@@ -172,10 +214,12 @@ class Runner:
 
     # --- the process ----------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        self._loop = asyncio.get_running_loop()
+    async def run(self) -> int:
+        """`python -m worker.cameras`: until SIGTERM or SIGINT, or a thread's death; the exit
+        status."""
+        loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
-            self._loop.add_signal_handler(signum, self._stopping.set)
+            loop.add_signal_handler(signum, self.stop)
         # Statements are bounded by the lease: one hung longer has lost the race anyway, and
         # the loops must get to try again. The global fallback: tasks started from the threads
         # (Postgres records) run in a context of their own and must see the ORM too.
@@ -185,30 +229,45 @@ class Runner:
             # Models load before the runner registers and claims: a camera's first frame
             # does not wait for them, and a registered runner is one ready to take cameras.
             await asyncio.to_thread(warm_up, self.settings)
-            await leases.prune_runners(RUNNER_FORGOTTEN_AFTER_S)
-            await leases.heartbeat(self.info, 0)
-            logger.info(
-                "camera runner %s up (capacity %d cameras)", self.info.id, self.info.capacity
-            )
-            self.publisher.start()
-            self.snapshots.start()
-            self.analyser.start()
-            loops = [
-                asyncio.create_task(self._supervise(), name="supervise"),
-                asyncio.create_task(self._renew_loop(), name="renew"),
-                asyncio.create_task(self._claim_loop(), name="claim"),
-                asyncio.create_task(self._listen(), name="nudges"),
-            ]
-            await self._stopping.wait()
-            for task in loops:
-                task.cancel()
-            await asyncio.gather(*loops, return_exceptions=True)
-            await self._shut_down()
+            await self.serve()
         finally:
             await Tortoise.close_connections()
+        return self.exit_status
+
+    def stop(self) -> None:
+        """Stop as on SIGTERM (from the event loop's thread)."""
+        self._stopping.set()
+
+    async def serve(self) -> None:
+        """Register, hold cameras until stopped, then shut down; the ORM is set up already."""
+        self._loop = asyncio.get_running_loop()
+        await leases.prune_runners(RUNNER_FORGOTTEN_AFTER_S)
+        await leases.heartbeat(self.info, 0)
+        logger.info("camera runner %s up (capacity %d cameras)", self.info.id, self.info.capacity)
+        self.publisher.start()
+        self.snapshots.start()
+        self.analyser.start()
+        loops = [
+            asyncio.create_task(self._supervise(), name="supervise"),
+            asyncio.create_task(self._renew_loop(), name="renew"),
+            asyncio.create_task(self._claim_loop(), name="claim"),
+            asyncio.create_task(self._listen(), name="nudges"),
+            asyncio.create_task(self._metrics_loop(), name="metrics"),
+            asyncio.create_task(self._watch_threads(), name="threads"),
+        ]
+        await self._stopping.wait()
+        for task in loops:
+            task.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+        await self._shut_down()
 
     async def _shut_down(self) -> None:
         logger.info("camera runner %s stopping", self.info.id)
+        # A capture that finishes starting after this is stopped by start_feed itself, since
+        # stop_feed below has marked its camera stopped.
+        for task in self._starts:
+            task.cancel()
+        await asyncio.gather(*self._starts, return_exceptions=True)
         await asyncio.to_thread(self.analyser.stop)
         cameras = self.held()
         now = time.time()
@@ -253,38 +312,62 @@ class Runner:
         self._spawn(record_status(camera, change, event))
         self._renew_now.set()
 
-    async def _start(self, claimed: ClaimedCamera, leased_at: float) -> None:
+    def _begin(self, claimed: ClaimedCamera, leased_at: float) -> None:
+        """Hold the claimed camera at once, `starting` (renewals keep its lease while it
+        opens), and open it in a task of its own."""
         earlier = self.cameras.get(claimed.id)
         if earlier is not None:
-            # Changed and claimed again before a renewal noticed: the old generation goes first.
-            await self._let_go(earlier, LossReason.RECONFIGURED)
-        camera = await open_camera(claimed, self.settings, self.log_filter)
+            # Changed and claimed again before a renewal noticed: the old generation's farewell
+            # goes first (its capture is stopped before the new one opens the source).
+            self._drop(earlier, LossReason.RECONFIGURED)
+        camera = LiveCamera.claimed_now(claimed)
         camera.leased_at = leased_at
-        problem = camera.error
-        if camera.feed is not None:
-            # Started before the camera is listed, so that nothing can stop it halfway.
-            try:
-                await asyncio.to_thread(camera.feed.start)
-            except Exception as exc:
-                logger.exception("could not start the capture of camera %s", claimed.camera_id)
-                problem = f"could not start the capture: {type(exc).__name__}"
         with self._cameras_lock:
             self.cameras[claimed.id] = camera
-        now = time.time()
         self._announce(
             camera,
-            StatusChange(CameraState.STARTING, claimed.previous_state, "claimed", now),
+            StatusChange(CameraState.STARTING, claimed.previous_state, "claimed", time.time()),
         )
-        if problem is not None:
-            logger.warning("camera %s cannot run: %s", claimed.camera_id, problem)
-            self._fail(camera, problem, now)
-            return
-        self.snapshots.watch(claimed.id)
-        self.analyser.wake()
         logger.info(
             "camera %s (%s) claimed, generation %d",
             claimed.camera_id, claimed.id, claimed.generation,
         )  # fmt: skip
+        task = asyncio.get_running_loop().create_task(self._open(camera, earlier))
+        self._starts.add(task)
+        task.add_done_callback(self._starts.discard)
+
+    async def _open(self, camera: LiveCamera, earlier: LiveCamera | None) -> None:
+        claimed = camera.claimed
+        try:
+            if earlier is not None:
+                await self._stop(earlier)
+            problem = await self._start_capture(camera)
+        except Exception as exc:
+            logger.exception("could not open camera %s", claimed.camera_id)
+            problem = redact(f"could not open the camera: {str(exc) or type(exc).__name__}")
+        if not camera.held:  # let go meanwhile: nothing more to say of it
+            return
+        if problem is not None:
+            logger.warning("camera %s cannot run: %s", claimed.camera_id, problem)
+            self._fail(camera, problem, time.time())
+            return
+        self.snapshots.watch(claimed.id)
+        self.analyser.wake()
+
+    async def _start_capture(self, camera: LiveCamera) -> str | None:
+        """Open the camera and start its capture; why it cannot run, or None."""
+        opened = await asyncio.wait_for(
+            open_camera(camera.claimed, self.settings, self.log_filter), OPEN_TIMEOUT_S
+        )
+        camera.adopt(opened)
+        if opened.feed is None:
+            return camera.error
+        try:
+            await asyncio.to_thread(camera.start_feed, opened.feed)
+        except Exception as exc:
+            logger.exception("could not start the capture of camera %s", camera.claimed.camera_id)
+            return f"could not start the capture: {type(exc).__name__}"
+        return None
 
     def _fail(self, camera: LiveCamera, reason: str, at: float) -> None:
         """The camera cannot run as configured: `error`, its lease kept (so that no runner
@@ -299,6 +382,16 @@ class Runner:
     async def _let_go(self, camera: LiveCamera, farewell: LossReason | None) -> None:
         """Stop a camera now. With a farewell (deleted, deactivated, reconfigured) its last
         `stopped` status is published; without (taken over, lease run out) nothing more is."""
+        self._drop(camera, farewell)
+        await self._stop(camera)
+        logger.info(
+            "camera %s (%s) stopped: %s",
+            camera.claimed.camera_id, camera.claimed.id, farewell or "lease lost",
+        )  # fmt: skip
+
+    def _drop(self, camera: LiveCamera, farewell: LossReason | None) -> None:
+        """What letting a camera go does at once: nothing more of it is analysed, published
+        or recorded, but its farewell."""
         camera.held = False
         with self._cameras_lock:
             if self.cameras.get(camera.claimed.id) is camera:
@@ -310,12 +403,10 @@ class Runner:
                 CameraState.STOPPED, camera.status.state, farewell.value, time.time()
             )
             self._announce(camera, change, farewell=True)
+
+    async def _stop(self, camera: LiveCamera) -> None:
         await asyncio.to_thread(camera.stop_feed)
         await asyncio.to_thread(self.metrics.forget_cameras, [str(camera.claimed.id)])
-        logger.info(
-            "camera %s (%s) stopped: %s",
-            camera.claimed.camera_id, camera.claimed.id, farewell or "lease lost",
-        )  # fmt: skip
 
     # --- the loops ------------------------------------------------------------------------------
 
@@ -343,6 +434,8 @@ class Runner:
         if camera.failure is not None and camera.error is None:
             self._fail(camera, camera.failure, now)
             return
+        if camera.status.state is CameraState.ERROR:
+            return  # its capture is being stopped: nothing it does changes that
         for transition in camera.poll():
             change = camera.status.capture_changed(
                 transition.state, transition.reason, transition.at
@@ -386,16 +479,43 @@ class Runner:
         for camera in lost:
             camera.held = False  # at once: nothing more of it is published from here on
         if lost:
-            reasons = await leases.why_lost(self.info.id, [c.claimed.id for c in lost])
-            for camera in lost:
-                reason = reasons[camera.claimed.id]
-                await self._let_go(camera, None if reason is LossReason.TAKEN_OVER else reason)
+            await self._lost(lost)
             self._claim_now.set()
-        held = self.held()
-        await leases.heartbeat(self.info, len(held))
-        await asyncio.to_thread(self._write_metrics, held)
-        if self.health_file is not None:
+        await leases.heartbeat(self.info, len(self.held()))
+        # A runner whose thread died is not healthy, however well it renews.
+        if self.health_file is not None and not self._dead_threads():
             self.health_file.touch()
+
+    async def _lost(self, lost: list[LiveCamera]) -> None:
+        """Stop the cameras a renewal no longer matched, each with its farewell when the table
+        tells why; those whose owner was deactivated say `stopped` in the table too."""
+        try:
+            reasons = await leases.why_lost(self.info.id, [c.claimed.id for c in lost])
+        except Exception:
+            # Stopped all the same (without farewells): they are no longer this runner's.
+            logger.warning("could not tell why cameras were lost", exc_info=True)
+            reasons = {}
+        now = time.monotonic()
+        for camera in lost:
+            reason = reasons.get(camera.claimed.id)
+            # Past its lease (a runner frozen a while) the camera may be another's to speak
+            # for, or swept already: no farewell then.
+            speaks = reason not in (None, LossReason.TAKEN_OVER) and self._lease_fresh(camera, now)
+            await self._let_go(camera, reason if speaks else None)
+        owner_gone = [
+            (c.claimed.id, c.claimed.generation)
+            for c in lost
+            if reasons.get(c.claimed.id) is LossReason.OWNER_DEACTIVATED
+        ]
+        await leases.release(self.info.id, owner_gone, CameraState.STOPPED)
+
+    async def _metrics_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.camera_renew_interval_s)
+            try:
+                await asyncio.to_thread(self._write_metrics, self.held())
+            except Exception:
+                logger.warning("could not write the camera metrics", exc_info=True)
 
     def _write_metrics(self, cameras: list[LiveCamera]) -> None:
         now = time.monotonic()
@@ -424,6 +544,24 @@ class Runner:
             )
         )
 
+    def _dead_threads(self) -> list[str]:
+        threads = (self.analyser, self.publisher, self.snapshots)
+        return [thread.name for thread in threads if not thread.is_alive()]
+
+    async def _watch_threads(self) -> None:
+        while True:
+            await asyncio.sleep(THREADS_CHECK_S)
+            dead = self._dead_threads()
+            if dead:
+                logger.error(
+                    "the %s thread died; stopping the runner (exit status 1) so that it is "
+                    "restarted",
+                    ", ".join(dead),
+                )
+                self.exit_status = 1
+                self.stop()
+                return
+
     async def _claim_loop(self) -> None:
         while True:
             jitter = random.uniform(1 - CLAIM_JITTER, 1 + CLAIM_JITTER)  # noqa: S311 (not a secret)
@@ -431,10 +569,36 @@ class Runner:
                 await asyncio.wait_for(self._claim_now.wait(), timeout=CLAIM_INTERVAL_S * jitter)
             self._claim_now.clear()
             try:
+                await self._sweep()
                 await self._claim_while_room()
             except Exception:
                 logger.warning("could not claim cameras", exc_info=True)
                 await asyncio.sleep(RETRY_S)
+
+    async def _sweep(self) -> None:
+        for swept in await leases.sweep(SWEEP_AFTER_S):
+            self._announce_abandoned(swept)
+
+    def _announce_abandoned(self, swept: SweptCamera) -> None:
+        """A dead runner's camera, now `pending`: its status event (a farewell: the camera is
+        not this runner's, and this is its generation's last word) and record, and
+        camera.offline if it was up."""
+        change = StatusChange(
+            CameraState.PENDING,
+            swept.previous_state,
+            "its runner stopped renewing its lease",
+            time.time(),
+        )
+        ref = CameraRef(swept.id, swept.camera_id, swept.owner_id, swept.generation)
+        body = status_body(change.state.value, change.previous.value, change.reason, self.info.id)
+        event = new_event(ref, STATUS, change.at, body, EventTally(), farewell=True)
+        self.buffer.put(event)
+        webhook = abandoned_webhook(change.previous)
+        self._spawn(record_change(swept.name, change, event, webhook))
+        logger.warning(
+            "camera %s (%s) was %s on a runner that stopped renewing it: pending again",
+            swept.camera_id, swept.id, swept.previous_state,
+        )  # fmt: skip
 
     async def _claim_while_room(self) -> None:
         capacity = self.info.capacity
@@ -445,7 +609,7 @@ class Runner:
             claimed = await leases.claim(self.info.id, self.settings.camera_lease_s)
             if claimed is None:
                 return
-            await self._start(claimed, leased_at)
+            self._begin(claimed, leased_at)
 
     async def _listen(self) -> None:
         """Nudges from the API: renew (dropping what changed), then claim."""

@@ -36,6 +36,12 @@ class StatusChange:
         return None
 
 
+def abandoned_webhook(previous: CameraState) -> str | None:
+    """camera.offline for a camera whose runner died while it was up: nobody analyses it any
+    more, although its source may be fine."""
+    return EVENT_CAMERA_OFFLINE if previous in _UP else None
+
+
 class StatusTracker:
     def __init__(self, state: CameraState = CameraState.STARTING) -> None:
         self.state = state
@@ -50,7 +56,11 @@ class StatusTracker:
         return change
 
     def capture_changed(self, state: CameraState, reason: str, at: float) -> StatusChange | None:
-        """The capture's own transition (starting/online/reconnecting/offline)."""
+        """The capture's own transition (starting/online/reconnecting/offline). A camera in
+        `error` stays there whatever its capture does while it is stopped: only a change through
+        the API (a new generation) takes it out."""
+        if self.state is CameraState.ERROR:
+            return None
         if state is CameraState.ONLINE and self.state is CameraState.DEGRADED:
             return None
         return self._move(state, reason, at)
