@@ -10,7 +10,7 @@ VENV ?= $(VENV_ROOT)/venv-$(shell cat pyproject.toml sdk/pyproject.toml | sha256
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 
-.PHONY: help install run test lint format bench bench-cameras eval eval-anpr services system-packages docs chaos
+.PHONY: help install run test lint format bench bench-cameras bench-live eval eval-anpr services system-packages docs chaos
 
 help:
 	@echo "make install  create the virtualenv ($(VENV)) and system packages"
@@ -20,6 +20,7 @@ help:
 	@echo "make docs     build the manual (docs/, mkdocs.yml) into site/"
 	@echo "make bench    print our pipeline's speed next to a bare ultralytics loop"
 	@echo "make bench-cameras  live-camera goals (start, latency, stall, failover, capacity, leaks)"
+	@echo "make bench-live  live view goals (first frame, glass to glass, drift, CPU per viewer, console)"
 	@echo "make eval     measure detector accuracy on ../shared/datasets and media"
 	@echo "make eval-anpr  plate reading accuracy and latency on ../shared/datasets/plates-us-dev"
 	@echo "make chaos    restart Redis and Postgres, kill the worker, fill the storage under real jobs"
@@ -52,10 +53,22 @@ system-packages:
 	@command -v ffprobe >/dev/null && command -v docker-compose >/dev/null || { \
 		echo "==> installing ffmpeg and docker-compose (apt)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg docker-compose >/dev/null; }
+	@# Debian's chromium for the console's browser tests (nothing can download a browser build),
+	@# coturn for the live view's TURN test.
+	@command -v chromium >/dev/null && command -v turnserver >/dev/null || { \
+		echo "==> installing chromium and coturn (apt)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends chromium coturn >/dev/null; }
 	@/usr/bin/python3 -c "$(GST_CHECK)" >/dev/null 2>&1 || { \
 		echo "==> installing GStreamer's RTSP server for the test camera (apt)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			--no-install-recommends $(GST_PACKAGES) >/dev/null; }
+
+# The web console's pictures in the manual and the README (docs/images/console-*.png), taken by
+# its browser tests in headless Chromium.
+.PHONY: screenshots
+screenshots: install services
+	VIGIL_SCREENSHOT_DIR=docs/images $(BIN)/python -m pytest tests/browser -q
 
 # Tests need the local Postgres and Redis; start them if they are down.
 services:
@@ -76,7 +89,7 @@ docs: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy api worker shared sdk/vigil_sdk bench tests
+	$(BIN)/mypy api worker shared live sdk/vigil_sdk bench tests
 
 format: install
 	$(BIN)/ruff format .
@@ -88,6 +101,11 @@ bench: install services
 # Its own database, Redis db 10, RTSP test cameras, API and two camera runners: 2-3 minutes.
 bench-cameras: install services
 	$(BIN)/python -m bench.cameras
+
+# Its own database, Redis db 9, the stamped RTSP camera, API, runner, live service and headless
+# Chromium: about 14 minutes, ten of them the drift soak (BENCH_LIVE_ARGS="--soak-s 120" for less).
+bench-live: install services
+	$(BIN)/python -m bench.live $(BENCH_LIVE_ARGS)
 
 eval: install
 	$(BIN)/python -m bench.eval

@@ -29,6 +29,7 @@ from api.auth.schemas import SignupCreate
 from api.auth.security import hash_password
 from api.cameras.service import nudge
 from api.invites import service as invites
+from api.webrtc import service as live_view
 from shared.db.config import tortoise_config
 from shared.errors import AppError
 from shared.repositories import accounts
@@ -106,20 +107,25 @@ def _set_active(active: bool) -> Callable[[argparse.Namespace], Awaitable[None]]
         action = "user_enabled_by_operator" if active else "user_disabled_by_operator"
         await audit_repo.record(action, user.id if user else None, None)
         if user is not None:
-            await _nudge_runners(user.id)
+            await _nudge_runners(user.id, end_live_view=not active)
 
     return command
 
 
-async def _nudge_runners(owner_id: UUID) -> None:
+async def _nudge_runners(owner_id: UUID, end_live_view: bool) -> None:
     """The camera runners stop (or may start) the owner's cameras now rather than at their
-    next lease renewal: they look at the owner's account at each renewal and claim."""
+    next lease renewal: they look at the owner's account at each renewal and claim. A disabled
+    account's live view sessions are closed too."""
     cameras = await cameras_repo.list_for(owner_id, active_only=True)
     client = aioredis.Redis.from_url(
         get_settings().redis_url, socket_connect_timeout=2, socket_timeout=2
     )
     try:
         await nudge(client, [camera.id for camera in cameras])
+        if end_live_view:
+            await live_view.end_sessions_of_credentials(
+                client, owner_id, live_view.every_session, "account disabled"
+            )
     finally:
         await client.aclose()
 

@@ -79,3 +79,25 @@ def client_address(scope: Scope) -> str | None:
         address = forwarded_client(address, headers, trusted)
     state[STATE_KEY] = str(address)
     return str(address)
+
+
+FORWARDED_PROTO = b"x-forwarded-proto"
+
+
+def is_https(scope: Scope) -> bool:
+    """Whether the client reached the service over HTTPS: the connection itself, or what a
+    trusted proxy (the socket peer being one of VIGIL_TRUSTED_PROXIES) says in
+    X-Forwarded-Proto. The nearest proxy's claim counts: it appends, or sets, the last value."""
+    if scope.get("scheme") == "https":
+        return True
+    peer = scope.get("client")
+    address = _parse(peer[0]) if peer else None
+    if address is None or not _trusted(address, trusted_networks()):
+        return False
+    values: list[bytes] = [
+        value for name, value in scope.get("headers", []) if name == FORWARDED_PROTO
+    ]
+    if not values:
+        return False
+    nearest: str = values[-1].decode("latin-1").split(",")[-1]
+    return nearest.strip().lower() == "https"

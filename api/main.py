@@ -18,6 +18,7 @@ from api.cameras.compat import router as cameras_compat_router
 from api.cameras.router import router as cameras_router
 from api.cameras.views import router as camera_views_router
 from api.compat import add_compatibility_routes
+from api.console.router import router as console_router
 from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.events.router import router as events_router
@@ -32,6 +33,8 @@ from api.ratelimit import IpRateLimitMiddleware
 from api.users.router import router as users_router
 from api.watchlist.router import router as watchlist_router
 from api.webhooks.router import router as webhooks_router
+from api.webrtc.compat import router as webrtc_compat_router
+from api.webrtc.router import router as webrtc_router
 from shared.configured import check_api_settings
 from shared.contracts import API_PREFIX
 from shared.logging import configure_logging
@@ -85,6 +88,7 @@ def create_app() -> FastAPI:
         webhooks_router,
         cameras_router,
         camera_views_router,
+        webrtc_router,
         events_router,
         health_router,
         models_router,
@@ -93,6 +97,9 @@ def create_app() -> FastAPI:
     app.include_router(api)
     add_compatibility_routes(app)
     app.include_router(cameras_compat_router)
+    app.include_router(webrtc_compat_router)
+    # The web console at / (api/console/): a page and its files, no API of its own.
+    app.include_router(console_router)
     install_openapi(app)
     app.include_router(metrics_router)
     app.state.metrics = ApiMetrics(get_settings().redis_url)

@@ -24,6 +24,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.client_address import client_address
+from api.console.assets import URL_PREFIX as CONSOLE_URL
 from api.docs import STATIC_URL
 from api.metrics.service import UNMATCHED, ApiMetrics
 
@@ -92,10 +93,14 @@ def add_security_headers(path: str, headers: MutableHeaders) -> None:
     """On every answer: no MIME sniffing (an upload's name or a JSON string must never be run
     as a page), no Referer to other sites. And `no-store` on everything but the Swagger UI
     files: the rest carries tokens, keys, results and metrics that no browser or proxy cache
-    should keep, and an endpoint's own, weaker Cache-Control is replaced."""
+    should keep, and an endpoint's own, weaker Cache-Control is replaced. The web console's
+    page and files, which carry no secret, keep what they say (api/console/assets.py)."""
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "no-referrer"
-    if not path.startswith(f"{STATIC_URL}/"):
+    if path.startswith(f"{STATIC_URL}/"):
+        return
+    console = path == "/" or path.startswith(f"{CONSOLE_URL}/")
+    if not (console and "cache-control" in headers):
         headers["Cache-Control"] = "no-store"
 
 

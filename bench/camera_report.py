@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.camera_goals import Goal
+from bench.common import show
 
 
 def header_lines(model: str, load: float) -> list[str]:
@@ -53,3 +55,16 @@ def write_json(path: Path, goals: dict[str, Goal], meta: dict[str, Any]) -> None
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
+def measure(goals: list[Goal], scenario: Callable[[], None]) -> None:
+    """Run a scenario; a failure marks the goals it left unmeasured, and the run goes on."""
+    try:
+        scenario()
+    except Exception as exc:  # a broken scenario is a finding; the next ones still run
+        for goal in goals:
+            if goal.passed is None:
+                goal.measured, goal.passed = f"failed: {type(exc).__name__}: {exc}", False
+    decided = [goal for goal in goals if goal.passed is not None]
+    if decided:
+        show(progress_lines(decided))

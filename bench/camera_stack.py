@@ -22,6 +22,7 @@ import psutil
 import redis
 
 from bench.image_endpoint import DB_PREFIX, POSTGRES, drop_database
+from shared.live.protocol import PROCESSES_KEY
 from shared.ops.localstack import REPO_ROOT, LocalStack
 from shared.ops.migrate import migrate
 
@@ -169,8 +170,17 @@ async def _runner_pid(database_url: str, runner_id: str) -> int:
     return int(pid)
 
 
-def _wait_ready(stack: LocalStack, api_url: str, runners: int) -> None:
-    """Until the API answers and every runner has registered (its models loaded)."""
+def _live_up(redis_url: str) -> bool:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return int(client.zcount(PROCESSES_KEY, f"({time.time()}", "+inf")) > 0
+    finally:
+        client.close()
+
+
+def _wait_ready(stack: LocalStack, api_url: str, runners: int, live_redis: str | None) -> None:
+    """Until the API answers, every runner has registered (its models loaded) and, given
+    `live_redis`, a live process beats its heart there."""
     deadline = time.monotonic() + READY_TIMEOUT_S
     last = "no answer"
     while time.monotonic() < deadline:
@@ -180,9 +190,11 @@ def _wait_ready(stack: LocalStack, api_url: str, runners: int) -> None:
         try:
             health = httpx.get(f"{api_url}/api/v1/health", timeout=10).json()
             counted = (health.get("runners") or {}).get("count", 0)
-            if counted >= runners:
+            if counted >= runners and (live_redis is None or _live_up(live_redis)):
                 return
             last = f"{counted} of {runners} runners up"
+            if live_redis is not None:
+                last += ", live service up" if _live_up(live_redis) else ", live service not up"
         except (httpx.HTTPError, ValueError) as exc:
             last = str(exc)
         time.sleep(1)
@@ -190,7 +202,10 @@ def _wait_ready(stack: LocalStack, api_url: str, runners: int) -> None:
 
 
 @contextmanager
-def camera_stack(run_dir: Path, redis_db: int) -> Iterator[CameraStack]:
+def camera_stack(
+    run_dir: Path, redis_db: int, runners: tuple[str, ...] = RUNNERS, live: bool = False
+) -> Iterator[CameraStack]:
+    """The stack with `runners` camera runners and, with `live`, the live view service."""
     redis_url = f"{REDIS_HOST}/{redis_db}"
     # The db is the benchmark's own: what an earlier run left (generation fences, old events)
     # would skew this one.
@@ -204,9 +219,11 @@ def camera_stack(run_dir: Path, redis_db: int) -> Iterator[CameraStack]:
     try:
         asyncio.run(migrate(database_url))
         stack.start_api()
-        for runner in RUNNERS:
+        for runner in runners:
             stack.start_cameras(runner)
-        _wait_ready(stack, stack.base_url, len(RUNNERS))
+        if live:
+            stack.start_live()
+        _wait_ready(stack, stack.base_url, len(runners), redis_url if live else None)
         api = Api.signed_up(stack.base_url)
         yield CameraStack(stack, database_url, redis_url, api)
     finally:

@@ -16,17 +16,16 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bench import camera_goals as goals_
 from bench.camera_goals import Bench, Goal
 from bench.camera_leaks import LeakScan
-from bench.camera_report import header_lines, progress_lines, table_lines, write_json
+from bench.camera_report import header_lines, measure, table_lines, write_json
 from bench.camera_stack import DEFAULT_MODEL, camera_stack
 from bench.camera_stream import EventLog
-from bench.common import show
+from bench.common import positive, show
 from shared.ops.localstack import REPO_ROOT
 
 # Importing a test fixture: the benchmark drives the same real RTSP server the tests do.
@@ -36,13 +35,6 @@ SCENARIOS = ("start", "latency", "source", "capacity")
 CAMERA_USER = "bench-viewer"
 # The discard port: nothing listens, and nothing in this stack sends webhooks anyway.
 DISCARD_HOOK = "http://127.0.0.1:9/hook"
-
-
-def positive(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value:g}")
-    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -71,19 +63,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--keep", action="store_true", help="keep the run directory (logs)")
     return parser.parse_args(argv)
-
-
-def measure(goals: list[Goal], scenario: Callable[[], None]) -> None:
-    """Run a scenario; a failure marks the goals it left unmeasured, and the run goes on."""
-    try:
-        scenario()
-    except Exception as exc:  # a broken scenario is a finding; the next ones still run
-        for goal in goals:
-            if goal.passed is None:
-                goal.measured, goal.passed = f"failed: {type(exc).__name__}: {exc}", False
-    decided = [goal for goal in goals if goal.passed is not None]
-    if decided:
-        show(progress_lines(decided))
 
 
 def run(

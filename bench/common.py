@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -64,3 +65,10 @@ def time_ms(action: Callable[[], object], count: int) -> list[float]:
 
 def percentile(samples: Sequence[float], q: float) -> float:
     return float(np.percentile(samples, q)) if samples else float("nan")
+
+
+def positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value:g}")
+    return value

@@ -67,10 +67,13 @@ EVENTS_DROPPED = "camera_events_dropped"
 LATENCY_BUCKET_COUNTS = "camera_event_latency_buckets"
 LATENCY_SUM = "camera_event_latency_sum"
 EVENTS_FENCED = "events_fenced"
+# Per live view process `{id}|sessions` and `{id}|seen`; frames its sessions sent under ALL.
+LIVE = "live"
+LIVE_FRAMES = "live_frames"
 HASHES = (
     JOBS, FRAMES, FPS_BUCKET_COUNTS, FPS_SUM, MODEL_LOAD, WEBHOOK_ATTEMPTS,
     CAMERAS, RUNNERS, CAMERA_COUNTS, EVENTS_PUBLISHED, EVENTS_DROPPED, EVENTS_FENCED,
-    LATENCY_BUCKET_COUNTS, LATENCY_SUM,
+    LATENCY_BUCKET_COUNTS, LATENCY_SUM, LIVE, LIVE_FRAMES,
 )  # fmt: skip
 ALL = "all"
 
@@ -215,6 +218,23 @@ class MetricsStore:
 
         self._write("camera runner", fill)
 
+    def record_live(self, process_id: str, sessions: int, frames_sent: int) -> None:
+        """A live view process's open sessions now, and the frames they sent since its last
+        report."""
+        now = time.time()
+
+        def fill(pipe: redis.client.Pipeline) -> None:
+            prefix = f"{process_id}{SEPARATOR}"
+            pipe.hset(self.key(LIVE), mapping={f"{prefix}sessions": sessions, f"{prefix}seen": now})
+            if frames_sent:
+                pipe.hincrby(self.key(LIVE_FRAMES), ALL, frames_sent)
+
+        self._write("live view", fill)
+
+    def forget_live(self, process_id: str) -> None:
+        fields = [f"{process_id}{SEPARATOR}{name}" for name in ("sessions", "seen")]
+        self._write("live view", lambda pipe: pipe.hdel(self.key(LIVE), *fields))
+
     def read(self, queues: Sequence[str]) -> Snapshot:
         """The stored metrics and each queue's length; raises RedisError when Redis is down."""
         with self.client.pipeline(transaction=False) as pipe:
@@ -323,6 +343,22 @@ def camera_families(snapshot: Snapshot) -> list[Metric]:
     return [fps, *counters.values(), latency, published, dropped, fenced, load]
 
 
+def live_families(snapshot: Snapshot) -> list[Metric]:
+    """The live view processes' families."""
+    processes = _live(snapshot.hashes.get(LIVE, {}), snapshot.taken_at)
+    sessions = GaugeMetricFamily(
+        "vigil_webrtc_sessions",
+        "Live view (WebRTC) sessions open now, in all live view processes.",
+        value=sum(values.get("sessions", 0.0) for values in processes.values()),
+    )
+    frames = CounterMetricFamily(
+        "vigil_webrtc_frames_sent",
+        "Frames live view sessions handed to their encoders (placeholders included).",
+        value=snapshot.hashes.get(LIVE_FRAMES, {}).get(ALL, 0.0),
+    )
+    return [sessions, frames]
+
+
 def families(snapshot: Snapshot) -> list[Metric]:
     """The Prometheus families of a snapshot."""
     hashes = snapshot.hashes
@@ -360,7 +396,10 @@ def families(snapshot: Snapshot) -> list[Metric]:
     )
     for queue, length in snapshot.queue_depth.items():
         depth.add_metric([queue], length)
-    return [jobs, frames, fps, model_load, webhooks, depth, *camera_families(snapshot)]
+    return [
+        jobs, frames, fps, model_load, webhooks, depth,
+        *camera_families(snapshot), *live_families(snapshot),
+    ]  # fmt: skip
 
 
 class StoreCollector(Collector):

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset(
@@ -25,6 +25,45 @@ PLACEHOLDER_FRAGMENTS = ("change-me", "changeme", "change_me", "replace-me", "yo
 MIN_SECRET_KEY_LENGTH = 32
 MIN_SECRET_KEY_DISTINCT_CHARACTERS = 10
 MB = 1024 * 1024
+ICE_URL_SCHEMES = ("stun:", "stuns:", "turn:", "turns:")
+TURN_URL_SCHEMES = ("turn:", "turns:")
+
+
+class IceServerSetting(BaseModel):
+    """One entry of VIGIL_WEBRTC_ICE_SERVERS, in the browser's RTCIceServer shape."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    urls: list[str] = Field(min_length=1)
+    username: str | None = None
+    credential: SecretStr | None = None
+
+    @field_validator("urls", mode="before")
+    @classmethod
+    def _one_url_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("urls")
+    @classmethod
+    def _known_schemes(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.lower().startswith(ICE_URL_SCHEMES):
+                raise ValueError(f"VIGIL_WEBRTC_ICE_SERVERS: {url!r} is not a stun: or turn: URL")
+        return urls
+
+    @model_validator(mode="after")
+    def _credentials_in_pairs(self) -> IceServerSetting:
+        # A username alone would reach browsers as a TURN login that cannot work.
+        if (self.username is None) != (self.credential is None):
+            raise ValueError(
+                "VIGIL_WEBRTC_ICE_SERVERS: an entry's username and credential go together"
+            )
+        return self
+
+    @property
+    def is_turn(self) -> bool:
+        """A TURN server (which wants credentials), rather than a STUN one."""
+        return any(url.lower().startswith(TURN_URL_SCHEMES) for url in self.urls)
 
 
 class Settings(BaseSettings):
@@ -297,6 +336,26 @@ class Settings(BaseSettings):
     # Lifetime of the signed URLs that let an <img> show a camera's snapshot or MJPEG stream.
     camera_view_token_ttl_s: int = Field(default=60, gt=0, le=3600)
 
+    # STUN and TURN servers for the live view (WebRTC), as a JSON list of
+    # {"urls": "turn:turn.example.com:3478", "username": ..., "credential": ...}; browsers and
+    # the live service get the same list. Empty: none, so nothing is sent to a public STUN
+    # server and only host candidates are offered (enough when the browser can reach the live
+    # service's address, as on a LAN or a VPN). See docs/live-view.md for when TURN is needed.
+    webrtc_ice_servers: list[IceServerSetting] = Field(default_factory=list)
+    # coturn's `static-auth-secret` (its `use-auth-secret` REST scheme): with it, every
+    # `turn:`/`turns:` entry without a username gets ephemeral credentials per user.
+    webrtc_turn_secret: SecretStr | None = None
+    # How long those ephemeral TURN credentials stay valid, in seconds.
+    webrtc_turn_ttl_s: int = Field(default=86_400, ge=60, le=7 * 86_400)
+    # Live view sessions open at once across all users (more answer 503 with Retry-After).
+    webrtc_max_sessions: int = Field(default=20, ge=1)
+    # Live view sessions one user may have open at once (more answer 429 with Retry-After).
+    webrtc_max_sessions_per_user: int = Field(default=4, ge=1, le=100)
+    # A live view session is closed after this many seconds; the viewer reconnects for more.
+    webrtc_max_session_s: int = Field(default=3600, ge=30)
+    # How long the API waits for a live service to answer an offer before answering 503.
+    webrtc_offer_timeout_s: float = Field(default=10.0, gt=0, le=60)
+
     @field_validator(
         "plate_region",
         "metrics_token",
@@ -304,6 +363,7 @@ class Settings(BaseSettings):
         "camera_secrets_key",
         "camera_file_root",
         "events_redis_url",
+        "webrtc_turn_secret",
         mode="before",
     )
     @classmethod
@@ -346,6 +406,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 "VIGIL_CAMERA_LEASE_S must exceed 2 * VIGIL_CAMERA_RENEW_INTERVAL_S + 1 s"
             )
+        # A TURN server always wants credentials: fixed ones in the entry, or ephemeral ones.
+        for server in self.webrtc_ice_servers:
+            if server.is_turn and server.username is None and self.webrtc_turn_secret is None:
+                raise ValueError(
+                    "VIGIL_WEBRTC_ICE_SERVERS: a turn: entry needs a username and credential, "
+                    "or VIGIL_WEBRTC_TURN_SECRET for ephemeral ones"
+                )
         return self
 
     @property

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from shared.contracts import ANALYSIS_QUEUES, WEBHOOK_QUEUE
+from shared.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
@@ -301,3 +302,95 @@ def test_worker_image_torch_pins_match_pyproject() -> None:
     assert set(pins) == {"torch", "torchvision"}, pins
     assert f"ARG TORCH_VERSION={pins['torch']}\n" in dockerfile
     assert f"ARG TORCHVISION_VERSION={pins['torchvision']}\n" in dockerfile
+
+
+def test_the_live_view_service_gets_redis_alone_and_publishes_its_udp_range() -> None:
+    """The live view's sessions take random UDP ports within the container's ephemeral range,
+    which is the published range; loopback unless configured. It needs Redis and no database,
+    and the API tells browsers the ICE servers the live service uses."""
+    services = _services(VIGIL_WEBRTC_ICE_SERVERS='[{"urls": "stun:stun.example.com:3478"}]')
+    live = services["live"]
+    assert live["build"]["dockerfile"] == "Dockerfile.live"
+    assert "VIGIL_DATABASE_URL" not in live["environment"]
+    assert REQUIRED_ENV["VIGIL_POSTGRES_PASSWORD"] not in str(live)
+    assert live["healthcheck"]["test"]
+    shared = ("VIGIL_WEBRTC_ICE_SERVERS", "VIGIL_WEBRTC_TURN_SECRET", "VIGIL_WEBRTC_MAX_SESSION_S")
+    for name in shared:
+        assert live["environment"][name] == services["api"]["environment"][name], name
+    assert live["sysctls"]["net.ipv4.ip_local_port_range"] == "40000 40099"
+    published = {(address, port) for address, port in _published(live)}
+    assert published == {("127.0.0.1", str(port)) for port in range(40000, 40100)}
+    assert all(str(port).endswith("/udp") for port in live["ports"])
+
+    moved = _services(
+        VIGIL_LIVE_UDP_BIND="192.0.2.10", VIGIL_LIVE_UDP_MIN="50000", VIGIL_LIVE_UDP_MAX="50009"
+    )["live"]
+    assert moved["sysctls"]["net.ipv4.ip_local_port_range"] == "50000 50009"
+    assert set(_published(moved)) == {("192.0.2.10", str(port)) for port in range(50000, 50010)}
+
+
+def test_live_image_has_neither_the_worker_nor_the_api_stack() -> None:
+    dockerfile = (REPO_ROOT / "Dockerfile.live").read_text()
+    lowered = dockerfile.lower()
+    for package in ML_PACKAGES:
+        assert package not in lowered, f"Dockerfile.live mentions {package}"
+    assert "['optional-dependencies']['live']" in dockerfile
+    assert "COPY worker/" not in dockerfile
+    assert "COPY api/" not in dockerfile
+    final_stage = dockerfile.rsplit("\nFROM ", 1)[1]
+    assert re.search(r"^\s+VIGIL_ENV=prod\b", final_stage, re.M)
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    names = _requirement_names(project["dependencies"] + project["optional-dependencies"]["live"])
+    assert not {name for name in names if name.startswith(ML_PACKAGES)}, names
+
+
+# A value other than the default for each live view setting, as it is written in the environment.
+WEBRTC_SAMPLES = {
+    "webrtc_ice_servers": '[{"urls": ["stun:stun.example.com:3478"]}]',
+    "webrtc_turn_secret": "compose-test-turn-secret",
+    "webrtc_turn_ttl_s": "600",
+    "webrtc_max_sessions": "7",
+    "webrtc_max_sessions_per_user": "2",
+    "webrtc_max_session_s": "120",
+    "webrtc_offer_timeout_s": "4.5",
+}
+
+
+def _settings_read_by(*folders: str) -> set[str]:
+    """The `webrtc_*` settings the Python sources under these folders name."""
+    return {
+        name
+        for folder in folders
+        for path in (REPO_ROOT / folder).rglob("*.py")
+        for name in re.findall(r"\bwebrtc_\w+", path.read_text())
+    }
+
+
+def test_every_webrtc_setting_reaches_the_services_that_read_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each VIGIL_WEBRTC_* setting can be set through Compose for the API (which reads them all)
+    and for the live service (those its peers read); left unset, each is the setting's own
+    default, so that Compose changes no default behind the settings' back."""
+    fields = {name for name in Settings.model_fields if name.startswith("webrtc_")}
+    assert set(WEBRTC_SAMPLES) == fields, "give each live view setting a sample value here"
+    read_by_live = _settings_read_by("live", "shared/live") & fields
+    assert {"webrtc_ice_servers", "webrtc_max_session_s"} <= read_by_live
+    readers = {"api": fields, "live": read_by_live}
+
+    variables = {name: f"VIGIL_{name.upper()}" for name in fields}
+    defaults = _services()
+    samples = _services(**{variables[name]: value for name, value in WEBRTC_SAMPLES.items()})
+    for service, names in readers.items():
+        for name in sorted(names):
+            environment = samples[service]["environment"]
+            assert variables[name] in environment, f"{service} cannot be given {variables[name]}"
+            assert environment[variables[name]] == WEBRTC_SAMPLES[name], (service, name)
+
+    # The defaults Compose writes mean what the settings' own defaults do.
+    for name in fields:
+        monkeypatch.setenv(variables[name], str(defaults["api"]["environment"][variables[name]]))
+    from_compose = Settings(_env_file=None)
+    for name in sorted(fields):
+        default = Settings.model_fields[name].get_default(call_default_factory=True)
+        assert getattr(from_compose, name) == default, name

@@ -67,11 +67,13 @@ def draw_frame(
     zones: Sequence[ZoneParams],
     lines: Sequence[LineParams],
     overlay: Sequence[str] = (),
+    overlay_at: Literal["top", "bottom"] = "top",
 ) -> np.ndarray:
     """An annotated copy of a BGR (or greyscale) frame; the input is left untouched.
 
     Detections carry `label`, `confidence`, `bbox` ([x1, y1, x2, y2] pixels), `type` and
-    optionally `track_id`; zones and lines are in 0..1 of the frame."""
+    optionally `track_id`; zones and lines are in 0..1 of the frame. The overlay's text band
+    sits in the top-left corner, or the bottom-left one (`overlay_at`)."""
     out = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR) if frame.ndim == 2 else frame.copy()
     style = _Style.for_frame(out)
     if zones:
@@ -97,7 +99,7 @@ def draw_frame(
         _text_box(out, text, (x1, y1), colour, style, "above")
 
     if overlay:
-        _draw_overlay(out, overlay, style)
+        _draw_overlay(out, overlay, style, overlay_at)
     return out
 
 
@@ -236,17 +238,20 @@ def _text_box(
     )  # fmt: skip
 
 
-def _draw_overlay(out: np.ndarray, overlay: Sequence[str], style: _Style) -> None:
+def _draw_overlay(
+    out: np.ndarray, overlay: Sequence[str], style: _Style, at: Literal["top", "bottom"]
+) -> None:
     texts = [_ascii(text) for text in overlay]
     sizes = [cv2.getTextSize(t, FONT, style.font_scale, style.text_thickness) for t in texts]
     line_h = max(h + b for (_, h), b in sizes) + style.pad
     band_w = max(w for (w, _), _ in sizes) + 4 * style.pad
     band_h = line_h * len(texts) + 2 * style.pad
+    top = 0 if at == "top" else max(out.shape[0] - band_h, 0)
     # Darken rather than paint over, so the scene under the band stays faintly visible.
-    band = out[:band_h, :band_w]
+    band = out[top : top + band_h, :band_w]
     band[:] = (band * 0.35).astype(np.uint8)
     for row, (text, ((_, text_h), _)) in enumerate(zip(texts, sizes, strict=True)):
-        y = style.pad + row * line_h + text_h + style.pad // 2
+        y = top + style.pad + row * line_h + text_h + style.pad // 2
         cv2.putText(
             out, text, (2 * style.pad, y), FONT, style.font_scale, (255, 255, 255),
             style.text_thickness, cv2.LINE_AA,

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from api.api_keys import service
 from api.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList
-from api.deps import AdminUser, CallingKey, CurrentUser, Page
+from api.deps import AdminUser, CallingKey, CurrentUser, Page, RedisClient
 from shared.repositories.api_keys import MAX_LIVE_KEYS_PER_USER
 
 router = APIRouter(prefix="/api-keys", tags=["api keys"])
@@ -54,9 +54,10 @@ async def list_api_keys(
     },
 )
 async def revoke_api_key(
-    key_id: UUID, request: Request, user: CurrentUser, caller: CallingKey
+    key_id: UUID, request: Request, user: CurrentUser, caller: CallingKey, redis: RedisClient
 ) -> Response:
     """Revoked at once, with every key made with it: the next request with any of them is
-    refused. Revoking again is a no-op. Any key may revoke itself; another key takes `admin`."""
-    await service.revoke(request, user, key_id, caller)
+    refused, and the live view sessions opened with them are closed. Revoking again is a no-op.
+    Any key may revoke itself; another key takes `admin`."""
+    await service.revoke(request, user, key_id, caller, redis)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -9,11 +9,13 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+import redis.asyncio as aioredis
 from fastapi import Request
 
 from api.api_keys import scopes
 from api.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyRead
 from api.audit import audit
+from api.webrtc import service as live_view
 from shared.db.models import ApiKey, User
 from shared.errors import AuthenticationError, ForbiddenError, NotFoundError
 from shared.keys import KeyPurpose, derived_key
@@ -108,16 +110,20 @@ async def list_keys(user: User, page: int, page_size: int, include_revoked: bool
     )
 
 
-async def revoke(request: Request, user: User, key_id: UUID, caller: ApiKey | None) -> None:
-    """Revokes the key and every key made with it, at any depth. Idempotent; only the call
-    that revoked a key records it. An API key needs `admin` to revoke another key, none to
-    revoke itself: a script can retire its own key, and that takes no power from anyone."""
+async def revoke(
+    request: Request, user: User, key_id: UUID, caller: ApiKey | None, redis: aioredis.Redis
+) -> None:
+    """Revokes the key and every key made with it, at any depth, and closes the live view
+    sessions opened with them. Idempotent; only the call that revoked a key records it. An API
+    key needs `admin` to revoke another key, none to revoke itself: a script can retire its own
+    key, and that takes no power from anyone."""
     if caller is not None and caller.id != key_id and "admin" not in scopes.parse(caller.scopes):
         raise ForbiddenError("this API key lacks the `admin` scope")
     key = await repo.get_owned(user.id, key_id)
     if key is None:
         raise NotFoundError(f"API key {key_id} not found")
-    for revoked in await repo.revoke_tree(user.id, key.id, datetime.now(UTC)):
+    revoked_keys = await repo.revoke_tree(user.id, key.id, datetime.now(UTC))
+    for revoked in revoked_keys:
         # A key made with it names the key whose revocation took it along.
         along = {} if revoked.id == key.id else {"revoked_with_api_key_id": str(key.id)}
         await audit(
@@ -129,6 +135,10 @@ async def revoke(request: Request, user: User, key_id: UUID, caller: ApiKey | No
             prefix=revoked.prefix,
             **along,
         )
+    ended = {key.id, *(revoked.id for revoked in revoked_keys)}
+    await live_view.end_sessions_of_credentials(
+        redis, user.id, live_view.opened_with_keys(ended), "API key revoked"
+    )
 
 
 async def authenticate(key: str, key_hash: str) -> ApiKey:

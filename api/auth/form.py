@@ -32,6 +32,8 @@ OPENAPI_BODY: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "required": ["username", "password"],
+                    # signin_form refuses any other field (422).
+                    "additionalProperties": False,
                     "properties": {
                         "username": {
                             "type": "string",

@@ -4,10 +4,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from api.auth import service
+from api.auth import browser, service
 from api.auth.form import FORM_TYPE, OPENAPI_BODY, SigninForm, signin_form
 from api.auth.schemas import PasswordChange, SignupCreate, TokenPair, TokenRefresh
-from api.deps import AdminUser, CurrentUser
+from api.deps import AdminUser, CurrentUser, RedisClient
 from api.invites import service as invites
 from api.openapi import raises
 from api.ratelimit import limit_auth_by_ip
@@ -89,18 +89,25 @@ async def signout(data: TokenRefresh, request: Request) -> Response:
     status_code=status.HTTP_204_NO_CONTENT,
     responses={403: {"description": "called with an API key rather than a bearer token"}},
 )
-async def signout_all(request: Request, user: CurrentUser) -> Response:
+async def signout_all(request: Request, user: CurrentUser, redis: RedisClient) -> Response:
     """End every session of the account: every refresh token, every access token issued so
-    far and the event streams opened with them. API keys are not affected."""
-    await service.signout_all(request, user)
+    far and the event streams and live view sessions opened with them. API keys are not
+    affected."""
+    await service.signout_all(request, user, redis)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/password/change", status_code=status.HTTP_204_NO_CONTENT)
 @raises(400)
-async def change_password(data: PasswordChange, request: Request, user: AdminUser) -> Response:
+async def change_password(
+    data: PasswordChange, request: Request, user: AdminUser, redis: RedisClient
+) -> Response:
     """Also ends every session, this one included (sign in again with the new password), and
-    the event streams opened with them; with VIGIL_REVOKE_API_KEYS_ON_PASSWORD_CHANGE, the
-    API keys too."""
-    await service.change_password(request, user, data.current_password, data.new_password)
+    the event streams and live view sessions opened with them; with
+    VIGIL_REVOKE_API_KEYS_ON_PASSWORD_CHANGE, the API keys too."""
+    await service.change_password(request, user, data.current_password, data.new_password, redis)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# The web console's sign-in, refresh and sign-out (api/auth/browser.py), under /auth/browser.
+router.include_router(browser.router)

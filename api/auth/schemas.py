@@ -41,3 +41,12 @@ class PasswordChange(BaseModel):
 
     current_password: str = Field(max_length=MAX_PASSWORD_LENGTH)
     new_password: str = PASSWORD
+
+
+class BrowserSession(BaseModel):
+    """A console sign-in or refresh: the access token only. The refresh token is in the
+    `vigil_refresh` cookie, which page scripts cannot read."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int = Field(description="access token lifetime in seconds")

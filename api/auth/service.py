@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import redis.asyncio as aioredis
 from fastapi import Request
 from tortoise.exceptions import IntegrityError
 
@@ -13,6 +14,7 @@ from api.auth.form import SigninForm
 from api.auth.schemas import SignupCreate, TokenPair
 from api.auth.security import decode_token, hash_password, issue_token, verify_password
 from api.ratelimit import SigninGuard
+from api.webrtc import service as live_view
 from shared.db.models import User
 from shared.errors import AppError, AuthenticationError, ConflictError, ForbiddenError
 from shared.repositories import users as repo
@@ -111,15 +113,21 @@ async def signout(request: Request, refresh_token: str) -> None:
         await audit(request, "signout", claims.sub, family_id=str(family_id))
 
 
-async def signout_all(request: Request, user: User) -> None:
-    """End every session of the user and every access token issued to them so far."""
+async def signout_all(request: Request, user: User, redis: aioredis.Redis) -> None:
+    """End every session of the user and every access token issued to them so far, and the
+    live view sessions opened with them."""
     if getattr(request.state, "auth_method", None) != "bearer":
         raise ForbiddenError("signing out everywhere takes a bearer token, not an API key")
     await repo.end_all_sessions(user.id, datetime.now(UTC))
     await audit(request, "signout_all", user.id)
+    await live_view.end_sessions_of_credentials(
+        redis, user.id, live_view.opened_with_a_bearer_token, "signed out everywhere"
+    )
 
 
-async def change_password(request: Request, user: User, current: str, new: str) -> None:
+async def change_password(
+    request: Request, user: User, current: str, new: str, redis: aioredis.Redis
+) -> None:
     if not await verify_password(current, user.password_hash):
         raise InvalidPasswordError("the current password is incorrect")
     settings = get_settings()
@@ -130,3 +138,9 @@ async def change_password(request: Request, user: User, current: str, new: str) 
         revoke_api_keys=settings.revoke_api_keys_on_password_change,
     )
     await audit(request, "password_changed", user.id, api_keys_revoked=revoked_keys)
+    ended = (
+        live_view.every_session
+        if settings.revoke_api_keys_on_password_change
+        else live_view.opened_with_a_bearer_token
+    )
+    await live_view.end_sessions_of_credentials(redis, user.id, ended, "password changed")

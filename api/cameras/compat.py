@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import redis.asyncio as aioredis
 from fastapi import APIRouter, Body, Query, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
@@ -23,14 +24,12 @@ from api.cameras.schemas import (
 from api.compat import COMPATIBILITY_TAG
 from api.deps import CurrentUser, RedisClient, WriteUser
 from api.health.service import current_report
+from api.webrtc import service as webrtc
 from shared.db.models import Camera
 from shared.errors import AppError
 from shared.repositories import cameras as repo
 
 router = APIRouter(prefix="/api", tags=[COMPATIBILITY_TAG])
-
-# Live view (WebRTC) sessions do not exist yet; the issue that adds them counts them here.
-ACTIVE_CONNECTIONS = 0
 
 
 @router.post(
@@ -99,12 +98,16 @@ async def health(user: CurrentUser, redis: RedisClient) -> JSONResponse:
     how many analyse frames now. 503 under the same conditions."""
     report = await current_report(redis)
     active, online = await repo.owner_counts(user.id)
+    try:
+        sessions: int | None = await webrtc.active_count(redis, user)
+    except (aioredis.RedisError, OSError):
+        sessions = None
     checks = {name: getattr(report, name).public() for name in ("database", "redis", "workers")}
     return JSONResponse(
         {
             "status": "ok" if report.healthy else "degraded",
             "service": "vigil",
-            "active_connections": ACTIVE_CONNECTIONS,
+            "active_connections": sessions,
             "cameras": {"active": active, "online": online},
             "runners": report.runners_public(),
             "checks": checks,

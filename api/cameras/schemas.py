@@ -296,7 +296,9 @@ class CompatHealth(BaseModel):
 
     status: Literal["ok", "degraded"]
     service: Literal["vigil"]
-    active_connections: int = Field(description="live-view (WebRTC) sessions open now")
+    active_connections: int | None = Field(
+        description="your live view (WebRTC) sessions open now; null when Redis does not answer"
+    )
     cameras: CompatCameraCounts
     runners: RunnersRead | None = Field(description="null when the database does not answer")
     checks: HealthChecks

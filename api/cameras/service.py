@@ -24,7 +24,9 @@ from api.cameras.schemas import (
     CompatRejected,
     ItemError,
 )
+from api.webrtc import service as webrtc
 from shared.cameras.events import CAMERAS_CHANGED_CHANNEL
+from shared.db.enums import CameraDesiredState
 from shared.db.models import Camera, User
 from shared.errors import AppError, ConflictError, UnprocessableError
 from shared.repositories import cameras as repo
@@ -178,6 +180,7 @@ async def replace(camera: Camera, redis: aioredis.Redis, body: CameraReplace) ->
     }
     updated = await repo.update(camera, changes, restart=True)
     await nudge(redis, [camera.id])
+    await end_live_view_if_inactive(redis, updated)
     return updated
 
 
@@ -202,9 +205,29 @@ async def patch(camera: Camera, redis: aioredis.Redis, body: CameraUpdate) -> Ca
     updated = await repo.update(camera, changes, restart=restart)
     if restart:
         await nudge(redis, [camera.id])
+        await end_live_view_if_inactive(redis, updated)
     return updated
 
 
 async def delete(camera: Camera, redis: aioredis.Redis) -> None:
     await repo.delete(camera)
     await nudge(redis, [camera.id])
+    await end_live_view(redis, camera)
+
+
+async def end_live_view(redis: aioredis.Redis, camera: Camera) -> None:
+    """Close the camera's live view sessions, as its MJPEG streams end: a viewer would
+    otherwise watch "offline" until the session's time is up. Redis trouble leaves them to that
+    end rather than fail the change."""
+    try:
+        ended = await webrtc.end_camera_sessions(redis, camera.owner_id, camera.id)
+    except (RedisError, OSError) as exc:
+        logger.warning("camera %s: cannot close its live view sessions (%s)", camera.id, exc)
+        return
+    if ended:
+        logger.info("camera %s: closed its %d live view sessions", camera.id, ended)
+
+
+async def end_live_view_if_inactive(redis: aioredis.Redis, camera: Camera) -> None:
+    if camera.desired_state == CameraDesiredState.INACTIVE:
+        await end_live_view(redis, camera)

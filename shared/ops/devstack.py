@@ -1,6 +1,6 @@
 """`make run`: preflight, create the database, migrate, then run the API, one worker (with
-the sweepers' beat), the webhook sender, a camera runner and Flower in the foreground until
-Ctrl-C stops them.
+the sweepers' beat), the webhook sender, a camera runner, the live view service and Flower in
+the foreground until Ctrl-C stops them.
 
 What a local stack needs and the operator has not set, it fills in: VIGIL_ENV=dev, open
 sign-up, the weights in ../shared/models and the demo videos of ../shared/media/video (as the
@@ -129,6 +129,7 @@ def commands(settings: Settings) -> dict[str, list[str]]:
             "--loglevel", settings.log_level, "--hostname", "webhooks@%h",
         ],
         "cameras": [python, "-m", "worker.cameras"],
+        "live": [python, "-m", "live"],
         # Loopback only, with basic auth: Flower can stop workers and revoke tasks.
         "flower": [
             python, "-m", "celery", "-A", "worker.flower_app", "flower",

@@ -1,6 +1,6 @@
-"""Starts a real API, a real worker, the webhook sender and camera runners as subprocesses with
-given settings, for the test suite and the benchmarks (`make run` is the interactive
-equivalent)."""
+"""Starts a real API, a real worker, the webhook sender, camera runners and the live view
+service as subprocesses with given settings, for the test suite and the benchmarks (`make run`
+is the interactive equivalent)."""
 
 from __future__ import annotations
 
@@ -70,6 +70,10 @@ class LocalStack:
             command += ["--capacity", str(capacity)]
         self._spawn(name, command)
 
+    def start_live(self, name: str = "live") -> None:
+        """The live view service: WebRTC peers for the cameras' live view."""
+        self._spawn(name, [sys.executable, "-m", "live"])
+
     def start_beat(self) -> None:
         """The sweeper's scheduler as a process of its own, as in the compose file: a test
         that kills a worker's pool processes leaves it running."""
@@ -94,18 +98,20 @@ class LocalStack:
         )  # fmt: skip
 
     def wait_ready(self, timeout_s: float = 120.0) -> None:
-        """Until the API answers and /health sees a worker (its model warmed up)."""
+        """Until the API answers and /health sees a worker (its model warmed up), and, when a
+        live view service was started, until the root /health sees its heartbeat."""
         deadline = time.monotonic() + timeout_s
         last = "no answer"
+        paths = ["/api/v1/health", *(["/health"] if "live" in self.processes else [])]
         while time.monotonic() < deadline:
             for name, proc in self.processes.items():
                 if proc.poll() is not None:
                     raise RuntimeError(f"{name} exited with {proc.returncode}; see {self.log_dir}")
             try:
-                response = httpx.get(f"{self.base_url}/api/v1/health", timeout=5)
-                if response.status_code == 200:
+                responses = [httpx.get(f"{self.base_url}{path}", timeout=5) for path in paths]
+                if all(response.status_code == 200 for response in responses):
                     return
-                last = response.text
+                last = "; ".join(r.text for r in responses if r.status_code != 200)
             except httpx.HTTPError as exc:
                 last = str(exc)
             time.sleep(0.5)
@@ -134,6 +140,7 @@ def running_stack(env: dict[str, str], log_dir: Path, beat: bool = True) -> Iter
         stack.start_worker()
         stack.start_webhook_worker()
         stack.start_cameras()
+        stack.start_live()
         if beat:
             stack.start_beat()
         stack.start_api()

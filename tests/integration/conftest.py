@@ -1,6 +1,5 @@
-"""A real stack for the integration tests: a fresh Postgres database with the migrations
-applied, a Celery worker process (with the sweeper's beat), the webhook sender, a camera runner
-and a uvicorn API process."""
+"""What the integration tests share: the session's stack (tests/fixtures/stack.py, a plugin of
+the root conftest), clients of its API, users, and helpers to submit jobs and wait for them."""
 
 from __future__ import annotations
 
@@ -16,14 +15,15 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import redis
 
 from shared.ops.localstack import LocalStack
-from shared.ops.migrate import migrate
 from shared.settings import get_settings
-from tests.conftest import RUN_DIR, TEST_DB, TEST_ENV
+from tests.conftest import RUN_DIR, TEST_ENV
 
-ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+# Re-exported: tests drop databases of their own and connect as the administrator too.
+from tests.fixtures.stack import ADMIN_DSN as ADMIN_DSN
+from tests.fixtures.stack import _drop_database as _drop_database
+
 PASSWORD = "correct-horse-battery"
 
 
@@ -38,32 +38,6 @@ def db_fetch(sql: str, *args: Any) -> list[asyncpg.Record]:
             await conn.close()
 
     return asyncio.run(fetch())
-
-
-async def _drop_database(name: str) -> None:
-    conn = await asyncpg.connect(ADMIN_DSN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-@pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
-    redis.Redis.from_url(TEST_ENV["VIGIL_REDIS_URL"]).flushdb()
-    asyncio.run(migrate(TEST_ENV["VIGIL_DATABASE_URL"]))
-    local = LocalStack({}, RUN_DIR / "logs")
-    try:
-        local.start_worker()
-        local.start_webhook_worker()
-        local.start_cameras()
-        local.start_beat()
-        local.start_api()
-        local.wait_ready()
-        yield local
-    finally:
-        local.stop()
-        asyncio.run(_drop_database(TEST_DB))
 
 
 @contextmanager

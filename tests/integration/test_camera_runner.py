@@ -158,9 +158,9 @@ def test_a_camera_comes_online_and_publishes_every_kind_of_event(
     image = cv2.imdecode(np.frombuffer(frame[b"jpeg"], np.uint8), cv2.IMREAD_COLOR)
     assert image is not None
     assert image.shape == (int(frame[b"height"]), int(frame[b"width"]), 3)
-    # Unwatched, a frame about every 2 s; watched, every analysed frame.
+    # Unwatched, a frame about every 2 s; watched, live_fps (15) of them a second.
     stream.client.zadd(viewers_key(camera["camera_uuid"]), {"test-viewer": time.time() + 30})
-    time.sleep(1.5)  # the runner looks at its viewers every second
+    time.sleep(1.5)  # the runner looks at its viewers every 0.5 s
     numbers = set()
     deadline = time.monotonic() + 2
     while time.monotonic() < deadline:

@@ -1,4 +1,6 @@
-"""The API never imports worker/, torch, ultralytics or OpenCV (DESIGN.md rule 1)."""
+"""The API never imports worker/, torch, ultralytics or OpenCV (DESIGN.md rule 1), nor the
+live view's WebRTC stack (aiortc, PyAV); the live view service imports no worker/, OpenCV or
+torch."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from shared.params import DETECTOR_PARAMS
 from tests.conftest import REPO_ROOT
 
 HEAVY = ("torch", "ultralytics", "cv2", "worker")
+# The live view service's own: its peers and codecs run in `python -m live`, never in the API.
+WEBRTC = ("aiortc", "av")
 PROJECT = ("api", "worker", "shared", "bench", "vigil_sdk", "tests")
 
 
@@ -24,12 +28,30 @@ def test_api_and_shared_sources_never_import_the_worker() -> None:
                     else [node.module or ""] if isinstance(node, ast.ImportFrom)
                     else []
                 )  # fmt: skip
-                offenders += [f"{path}: {n}" for n in names if n.split(".")[0] in HEAVY]
+                offenders += [f"{path}: {n}" for n in names if n.split(".")[0] in (*HEAVY, *WEBRTC)]
     assert offenders == []
 
 
 def test_importing_the_api_loads_no_model_library() -> None:
-    code = f"import sys, api.main; print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    modules = (*HEAVY, *WEBRTC)
+    code = f"import sys, api.main; print(sorted(m for m in {modules!r} if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_live_view_service_imports_no_worker_no_api_and_no_model_library() -> None:
+    """`python -m live` runs from an image without the worker's ML stack, and Dockerfile.live
+    copies only shared/ and live/: it reads the runners' frames from Redis, decodes them with
+    PyAV, and shares with the API only shared/live/."""
+    banned = (*HEAVY, "api")
+    offenders = [
+        f"{path.relative_to(REPO_ROOT)}: {name}"
+        for path in (REPO_ROOT / "live").rglob("*.py")
+        for name in _imports(path)
+        if name.split(".")[0] in banned
+    ]
+    assert offenders == []
+    code = f"import sys, live.__main__; print(sorted(m for m in {banned!r} if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 

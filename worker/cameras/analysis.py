@@ -8,10 +8,12 @@ shows in `fps_analysed` and, past a point, as `degraded`) rather than later.
 
 Per camera the thread keeps a Pipeline (per-stream state: tracks, zones, motion, plates) and
 turns each frame's result into events for the publisher, Postgres records for plate reads and
-watchlist matches, and, when due, an annotated snapshot. The pipeline is tuned to the rate it
-is fed (the tracker keeps lost tracks for a number of frames), so it is built again, its tracks
-lost, when the camera's target rate moves by more than RETUNE_RATIO: typically once, when the
-source's rate becomes known a few seconds after the start.
+watchlist matches, the camera's latest `Analysis` (which the live frames thread draws on newer
+frames while the camera is watched) and, while it is not watched, an annotated frame about
+every UNWATCHED_INTERVAL_S (overlay.py draws both the same way). The pipeline is tuned to the
+rate it is fed (the tracker keeps lost tracks for a number of frames), so it is built again, its
+tracks lost, when the camera's target rate moves by more than RETUNE_RATIO: typically once, when
+the source's rate becomes known a few seconds after the start.
 
 One camera's trouble stays its own: a pipeline that fails puts its camera in `error` at once;
 publishing or a snapshot that keeps failing (FAILURES_TOLERATED frames in a row) does too; the
@@ -30,13 +32,12 @@ from uuid import UUID
 
 import numpy as np
 
-from shared.cameras.events import ANPR, DETECTION, MOTION, TIMELINE_TYPES, iso_millis
+from shared.cameras.events import ANPR, DETECTION, MOTION, TIMELINE_TYPES
 from shared.cameras.params import CameraParams
 from shared.cameras.source import redact
 from shared.configured import params_context
 from shared.db.enums import CameraState
 from shared.settings import Settings
-from worker.annotate import draw_frame, encode_jpeg
 from worker.cameras.camera import LiveCamera
 from worker.cameras.capture import Frame
 from worker.cameras.events import (
@@ -53,7 +54,8 @@ from worker.cameras.events import (
     timeline_body,
     wants_motion_event,
 )
-from worker.cameras.snapshots import UNWATCHED_INTERVAL_S, Snapshot, SnapshotWriter
+from worker.cameras.overlay import Analysis, annotated_snapshot
+from worker.cameras.snapshots import UNWATCHED_INTERVAL_S, SnapshotWriter
 from worker.engine.outputs import FrameResult, PlateSettled, WatchMatch
 from worker.engine.pipeline import Pipeline
 
@@ -74,7 +76,6 @@ FROM_PLATES = ("plate_read", WATCHLIST_MATCH)
 # Tracked objects remembered per camera (class and last box), so that a plate settling after
 # its car has left the frame still says which car it was.
 TRACKS_KEPT = 256
-JPEG_QUALITY = 80
 # A target rate this far (relative) from the one the pipeline was built for rebuilds it: small
 # swings of a measured source rate must not cost the camera its tracks.
 RETUNE_RATIO = 0.2
@@ -226,8 +227,12 @@ class Analyser(threading.Thread):
         session.next_due = max(session.next_due + 1.0 / target, started)
         if not camera.held:
             return
+        assert camera.job is not None
+        height, width = frame.image.shape[:2]
+        analysis = Analysis.of(result, camera.job, width, height)
+        camera.analysis = analysis
         self._publish(session, frame, result)
-        self._snapshot(session, frame, result)
+        self._snapshot(session, frame, analysis)
 
     def _process(self, session: Session, frame: Frame, target: float) -> FrameResult:
         camera = session.camera
@@ -333,32 +338,21 @@ class Analyser(threading.Thread):
             box_of_plate = bounding_box((x1 / width, y1 / height, x2 / width, y2 / height))
         return {"class_name": None, "track_id": track_id, "bounding_box": box_of_plate}
 
-    def _snapshot(self, session: Session, frame: Frame, result: FrameResult) -> None:
+    def _snapshot(self, session: Session, frame: Frame, analysis: Analysis) -> None:
         camera = session.camera
         now = time.monotonic()
-        watched = self.snapshots.watched(camera.claimed.id)
-        if not watched and now - session.last_snapshot < UNWATCHED_INTERVAL_S:
+        # Watched, the camera's frames come from the live frames thread (live_frames.py).
+        if self.snapshots.watched(camera.claimed.id):
+            return
+        if now - session.last_snapshot < UNWATCHED_INTERVAL_S:
             return
         session.last_snapshot = now
-        assert camera.job is not None
-        height, width = frame.image.shape[:2]
-        header = (
-            f"{camera.claimed.name or camera.claimed.camera_id} | "
-            f"{iso_millis(frame.captured_at)} | {camera.analysed.rate(now):.1f} fps"
-        )
-        annotated = draw_frame(
-            frame.image, result.detections, camera.job.zones, camera.job.lines, [header]
-        )
+        snapshot = annotated_snapshot(camera, frame, analysis)
         # Last thing before the hand-over: a camera let go meanwhile (reconfigured, taken
         # over) must not overwrite its successor's frame.
         if not self.may_show(camera):
             return
-        self.snapshots.offer(
-            camera.claimed.id,
-            Snapshot(
-                encode_jpeg(annotated, JPEG_QUALITY), frame.captured_at, frame.index, width, height
-            ),
-        )
+        self.snapshots.offer(camera.claimed.id, snapshot)
 
 
 def retuned(built_for: float, target: float) -> bool:

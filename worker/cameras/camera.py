@@ -1,5 +1,6 @@
 """One camera a runner holds: what it was claimed with, how it is captured, its state and its
-figures. The runner's event loop owns it; the analysis thread reads it and adds to its meters."""
+figures. The runner's event loop owns it; the analysis thread reads it, adds to its meters and
+leaves its latest result on it for the live frames thread."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from shared.repositories.camera_leases import CameraReport, ClaimedCamera
 from worker.cameras.capture import Frame
 from worker.cameras.events import CameraRef, EventTally
 from worker.cameras.feed import Feed, FeedStats, Transition
+from worker.cameras.overlay import Analysis
 from worker.cameras.status import StatusTracker
 from worker.engine.outputs import WatchEntry
 
@@ -68,6 +70,9 @@ class LiveCamera:
     # Set by the analysis thread when the pipeline fails on this camera; the runner turns it
     # into the `error` state.
     failure: str | None = None
+    # The latest analysed frame's result, replaced whole by the analysis thread after each
+    # frame, for the live frames thread to draw on newer frames.
+    analysis: Analysis | None = None
     # Monotonic time the statement that last claimed or renewed the lease was sent: the lease
     # runs at least until then plus VIGIL_CAMERA_LEASE_S.
     leased_at: float = field(default_factory=time.monotonic)

@@ -19,12 +19,12 @@ lease ran out SWEEP_AFTER_S ago while it still says it runs (its runner died, an
 room to take it) goes back to `pending`, with its status event and, if it was up,
 camera.offline.
 
-Threads: the analysis thread (worker/cameras/analysis.py), the event publisher
-(publisher.py) and the snapshot writer (snapshots.py); Postgres and the nudges stay on the
-event loop, and blocking calls (process starts and stops, Redis, the metrics, written by a
-task of their own so that a slow Redis never delays a renewal) go to worker threads. If a
-thread dies, the health file is touched no more and the runner stops as on SIGTERM, with exit
-status 1, for its supervisor to start it again.
+Threads: the analysis thread (worker/cameras/analysis.py), the live frames thread for watched
+cameras (live_frames.py), the event publisher (publisher.py) and the snapshot writer
+(snapshots.py); Postgres and the nudges stay on the event loop, and blocking calls (process
+starts and stops, Redis, the metrics, written by a task of their own so that a slow Redis never
+delays a renewal) go to worker threads. If a thread dies, the health file is touched no more and
+the runner stops as on SIGTERM, with exit status 1, for its supervisor to start it again.
 
 SIGTERM or SIGINT: the cameras say `pending`, their captures stop, the events buffered are
 published (a few seconds at most), the leases are released for other runners to claim at once,
@@ -71,6 +71,7 @@ from worker.cameras.events import (
     new_event,
     status_body,
 )
+from worker.cameras.live_frames import LiveFrames
 from worker.cameras.opening import open_camera
 from worker.cameras.publisher import BusStats, EventBuffer, Publisher
 from worker.cameras.records import record_change, record_plate, record_status
@@ -157,6 +158,7 @@ class Runner:
             max_detect_fps=settings.camera_max_detect_fps,
             may_show=self._may_show,
         )
+        self.live_frames = LiveFrames(self.held, snapshots=self.snapshots, may_show=self._may_show)
         # What `python -m worker.cameras` exits with: 1 once a thread has died.
         self.exit_status = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -192,7 +194,8 @@ class Runner:
         )
 
     def _may_show(self, camera: LiveCamera) -> bool:
-        """The analysis thread's gate for snapshots, as the publisher's for events."""
+        """The gate of the analysis and live frames threads for frames, as the publisher's for
+        events."""
         return camera.held and self._lease_fresh(camera, time.monotonic())
 
     def _unpublishable(self, event: BusEvent, reason: str) -> None:
@@ -247,6 +250,7 @@ class Runner:
         self.publisher.start()
         self.snapshots.start()
         self.analyser.start()
+        self.live_frames.start()
         loops = [
             asyncio.create_task(self._supervise(), name="supervise"),
             asyncio.create_task(self._renew_loop(), name="renew"),
@@ -269,6 +273,7 @@ class Runner:
             task.cancel()
         await asyncio.gather(*self._starts, return_exceptions=True)
         await asyncio.to_thread(self.analyser.stop)
+        await asyncio.to_thread(self.live_frames.stop)
         cameras = self.held()
         now = time.time()
         for camera in cameras:
@@ -545,7 +550,7 @@ class Runner:
         )
 
     def _dead_threads(self) -> list[str]:
-        threads = (self.analyser, self.publisher, self.snapshots)
+        threads = (self.analyser, self.live_frames, self.publisher, self.snapshots)
         return [thread.name for thread in threads if not thread.is_alive()]
 
     async def _watch_threads(self) -> None:

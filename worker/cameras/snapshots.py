@@ -1,17 +1,23 @@
-"""The latest annotated frame of each camera, for the API's snapshot and MJPEG views, on Vigil's
-own Redis (VIGIL_REDIS_URL, not the events Redis: frames are for Vigil, events for consumers).
+"""The latest annotated frame of each camera, for the live view (the `live` process) and the
+API's snapshot and MJPEG views, on Vigil's own Redis (VIGIL_REDIS_URL, not the events Redis:
+frames are for Vigil, events for consumers).
 
 Keys (shared.cameras.events):
 - `vigil:camera:{camera_uuid}:frame` (frame_key): a stream trimmed to one entry (`XADD … MAXLEN
-  1`) whose fields are `jpeg` (the annotated frame, JPEG bytes), `captured_at` (the frame's
-  capture time, ISO 8601 UTC with milliseconds), `frame_number`, `width` and `height` (the
-  frame's size). Read the newest with `XREVRANGE key + - COUNT 1`, or wait for the next with
-  `XREAD BLOCK ms STREAMS key $`. It expires FRAME_TTL_S after its last write, so a stopped
-  camera's frame does not linger.
+  1`) whose fields are `jpeg` (the annotated frame, JPEG bytes), `captured_at` (that frame's
+  capture time, ISO 8601 UTC with milliseconds), `frame_number` (its number in the camera's
+  capture), `width` and `height` (the size of the JPEG). Read the newest with `XREVRANGE key + -
+  COUNT 1`, or wait for the next with `XREAD BLOCK ms STREAMS key $`. It expires FRAME_TTL_S
+  after its last write, so a stopped camera's frame does not linger.
 - `vigil:camera:{camera_uuid}:viewers` (viewers_key): a sorted set the viewing side keeps, one
   member per viewer scored by the Unix time it stops watching (refreshed while it watches).
-  While it holds a member scored in the future, the runner writes every analysed frame;
-  otherwise one about every UNWATCHED_INTERVAL_S.
+
+While the viewer set holds a member scored in the future (checked every VIEWERS_CHECK_S), the
+camera is watched: the runner's live frames thread (live_frames.py) writes its newest captured
+frame with the latest analysis drawn on it, `live_fps` (CameraParams) times a second. Otherwise
+the analysis thread writes one analysed frame about every UNWATCHED_INTERVAL_S. Either way the
+frame is drawn the same way (overlay.py): scaled down to `live_max_height`, never up, with the
+header (camera name, capture time, analysed fps) and the figures in a band at the bottom-left.
 
 A thread does the writing and the viewer checks, so a slow or absent Redis never holds up
 analysis: a frame not yet written when a newer one comes is simply replaced."""
@@ -31,7 +37,8 @@ from shared.cameras.events import frame_key, iso_millis, viewers_key
 logger = logging.getLogger(__name__)
 
 UNWATCHED_INTERVAL_S = 2.0
-VIEWERS_CHECK_S = 1.0
+# How long a new viewer may wait for live frames, at one Redis round trip per check.
+VIEWERS_CHECK_S = 0.5
 FRAME_TTL_S = 60
 
 

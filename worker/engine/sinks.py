@@ -56,7 +56,8 @@ class JobSink:
         return {**pipeline.summary(), **self.events.summary()}
 
 
-def _overlay(metrics: dict[str, Any]) -> list[str]:
+def overlay_lines(metrics: dict[str, Any]) -> list[str]:
+    """The people, crowd and motion figures of a frame's metrics, as the overlay shows them."""
     parts = [f"people {metrics.get('people_count', 0)}"]
     if "crowd_level" in metrics:
         parts.append(f"crowd {metrics['crowd_level']}")
@@ -69,7 +70,7 @@ def _overlay(metrics: dict[str, Any]) -> list[str]:
 def annotated(frame: np.ndarray, result: FrameResult, params: JobParams) -> np.ndarray:
     """A copy of the frame with its result drawn on it: zones, lines, boxes and an overlay."""
     return draw_frame(
-        frame, result.detections, params.zones, params.lines, _overlay(result.metrics)
+        frame, result.detections, params.zones, params.lines, overlay_lines(result.metrics)
     )
 
 
