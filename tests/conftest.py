@@ -62,4 +62,8 @@ os.environ.update(TEST_ENV)
 # The RTSP test camera (a real GStreamer server on loopback) for every test that needs one, and
 # the session's stack (API, workers, camera runner, live view) for the integration and browser
 # tests alike.
-pytest_plugins = ["tests.fixtures.rtsp_camera", "tests.fixtures.stack"]
+pytest_plugins = [
+    "tests.fixtures.rtsp_camera",
+    "tests.fixtures.stack",
+    "tests.fixtures.redis_server",
+]

@@ -7,9 +7,7 @@ the new one's first event."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -20,8 +18,9 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from shared.ops.localstack import LocalStack, free_port
+from shared.ops.localstack import LocalStack
 from tests.conftest import TEST_ENV
+from tests.fixtures.redis_server import RedisServer
 from tests.integration.camera_runners import (
     Entry,
     Stream,
@@ -43,42 +42,6 @@ MAXLEN_BOUND = int(1.1 * MAXLEN) + 100
 BUFFER_MAX = 50
 OUTAGE_S = 12.0
 FAILOVER_GOAL_S, FAILOVER_LIMIT_S = 10.0, 20.0
-
-
-class RedisServer:
-    """A redis-server of the test's own on a free port, without persistence."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        executable = shutil.which("redis-server")
-        assert executable, "redis-server is not installed"
-        self.process = subprocess.Popen(
-            [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        client = redis.Redis.from_url(self.url)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
 
 
 @pytest.fixture(scope="module")

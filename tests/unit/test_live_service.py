@@ -34,7 +34,7 @@ from shared.live.protocol import (
 )
 from shared.metrics import MetricsStore
 from shared.settings import get_settings
-from tests.conftest import TEST_ENV
+from tests.fixtures.redis_server import RedisServer
 from tests.fixtures.webrtc_client import LiveViewer
 
 WAIT_S = 15.0
@@ -78,11 +78,11 @@ async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
 
 @asynccontextmanager
 async def running(
-    service_class: type[LiveService] = LiveService,
+    redis_url: str, service_class: type[LiveService] = LiveService
 ) -> AsyncIterator[tuple[LiveService, aioredis.Redis, asyncio.Task[int]]]:
     # As `python -m live` makes it: a blocking read may take POLL_S more than a command.
-    client = aioredis.Redis.from_url(TEST_ENV["VIGIL_REDIS_URL"], socket_timeout=2 + POLL_S)
-    metrics = MetricsStore(redis.Redis.from_url(TEST_ENV["VIGIL_REDIS_URL"]))
+    client = aioredis.Redis.from_url(redis_url, socket_timeout=2 + POLL_S)
+    metrics = MetricsStore(redis.Redis.from_url(redis_url))
     service = service_class(get_settings(), client, metrics)
     task = asyncio.create_task(service.run())
     try:
@@ -94,12 +94,14 @@ async def running(
         metrics.client.close()
 
 
-def test_a_session_closed_behind_its_holders_back_is_not_brought_back() -> None:
+def test_a_session_closed_behind_its_holders_back_is_not_brought_back(
+    own_redis: RedisServer,
+) -> None:
     """The API removes a session's keys itself when its holder does not confirm a close: the
     holder's renewals must not create them again, and it closes the peer."""
 
     async def scenario() -> None:
-        async with running() as (service, client, _):
+        async with running(own_redis.url) as (service, client, _):
             request = offer_request(await offer_sdp())
             await reserve(client, request)
             reply = await api_signaling.exchange(client, request, WAIT_S)
@@ -125,12 +127,14 @@ def test_a_session_closed_behind_its_holders_back_is_not_brought_back() -> None:
     asyncio.run(scenario())
 
 
-def test_a_copy_of_an_offer_opens_no_second_peer(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_copy_of_an_offer_opens_no_second_peer(
+    own_redis: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
     """The API's Redis client pushes an offer again when its connection drops after the push."""
     caplog.set_level(logging.INFO, logger="vigil.live")
 
     async def scenario() -> None:
-        async with running() as (service, client, _):
+        async with running(own_redis.url) as (service, client, _):
             request = offer_request(await offer_sdp())
             await reserve(client, request)
             await client.lpush(OFFERS_KEY, request.model_dump_json(), request.model_dump_json())
@@ -149,13 +153,15 @@ def test_a_copy_of_an_offer_opens_no_second_peer(caplog: pytest.LogCaptureFixtur
     asyncio.run(scenario())
 
 
-def test_an_offer_whose_place_is_gone_opens_no_session(caplog: pytest.LogCaptureFixture) -> None:
+def test_an_offer_whose_place_is_gone_opens_no_session(
+    own_redis: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
     """The API gave up waiting and released the place: the live process must not register a
     session nobody counts under the caps."""
     caplog.set_level(logging.INFO, logger="vigil.live")
 
     async def scenario() -> None:
-        async with running() as (service, client, _):
+        async with running(own_redis.url) as (service, client, _):
             request = offer_request(await offer_sdp())
             await client.lpush(OFFERS_KEY, request.model_dump_json())
 
@@ -178,18 +184,18 @@ class DyingCloses(LiveService):
         raise RuntimeError("a bug in the close loop")
 
 
-def test_a_loop_that_dies_stops_the_service_with_status_1() -> None:
+def test_a_loop_that_dies_stops_the_service_with_status_1(own_redis: RedisServer) -> None:
     async def scenario() -> None:
-        async with running(DyingCloses) as (service, client, task):
+        async with running(own_redis.url, DyingCloses) as (service, client, task):
             assert await asyncio.wait_for(task, WAIT_S) == 1
             assert await client.zscore(PROCESSES_KEY, service.process_id) is None
 
     asyncio.run(scenario())
 
 
-def test_a_stopped_service_says_so_with_status_0() -> None:
+def test_a_stopped_service_says_so_with_status_0(own_redis: RedisServer) -> None:
     async def scenario() -> None:
-        async with running() as (service, _, task):
+        async with running(own_redis.url) as (service, _, task):
             await asyncio.sleep(0.1)
             service.stopping.set()
             assert await asyncio.wait_for(task, WAIT_S) == 0
@@ -197,11 +203,11 @@ def test_a_stopped_service_says_so_with_status_0() -> None:
     asyncio.run(scenario())
 
 
-def test_the_offer_queue_is_bounded_and_lapses() -> None:
+def test_the_offer_queue_is_bounded_and_lapses(own_redis: RedisServer) -> None:
     """With no live process taking offers, the queue keeps the newest OFFERS_MAX."""
 
     async def scenario() -> None:
-        client = aioredis.Redis.from_url(TEST_ENV["VIGIL_REDIS_URL"])
+        client = aioredis.Redis.from_url(own_redis.url)
         try:
             await client.delete(OFFERS_KEY)
             requests = [offer_request("v=0") for _ in range(OFFERS_MAX + 3)]
