@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import subprocess
 import threading
 import time
 import uuid
@@ -18,10 +17,10 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from shared.ops.localstack import LocalStack, free_port
 from tests.conftest import TEST_ENV
+from tests.fixtures.redis_server import RedisServer
 from tests.integration.conftest import PASSWORD, api_process
 
 # Each dependency answers within a second, or counts as down; the health report is refreshed
@@ -41,44 +40,10 @@ HEALTH_LIMIT = 60
 RECOVERY_S = 10
 
 
-class OwnRedis:
-    """A Redis server of the test's own, on a free port, that it may stop and start again."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                redis.Redis(port=self.port, socket_timeout=1).ping()
-                return
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        assert self.process is not None
-        self.process.terminate()
-        self.process.wait(10)
-
-    def signal(self, sig: signal.Signals) -> None:
-        assert self.process is not None
-        self.process.send_signal(sig)
-
-
 @pytest.fixture
-def own_redis() -> Iterator[OwnRedis]:
-    server = OwnRedis()
+def own_redis() -> Iterator[RedisServer]:
+    """A Redis of the test's own, which it may pause (SIGSTOP), stop and start again."""
+    server = RedisServer()
     server.start()
     try:
         yield server
@@ -204,7 +169,7 @@ def _until_ok(call: Callable[[], httpx.Response]) -> float:
 
 
 def test_redis_going_away_costs_503s_not_hangs_and_the_api_recovers(
-    stack: LocalStack, own_redis: OwnRedis
+    stack: LocalStack, own_redis: RedisServer
 ) -> None:
     with (
         api_process("api-own-redis", QUICK | {"VIGIL_REDIS_URL": own_redis.url}) as api,
@@ -283,7 +248,9 @@ def test_postgres_going_away_costs_503s_not_hangs_and_the_api_recovers(
             print(f"postgres {outage}: /me answers again {recovered_s:.2f} s after its return")
 
 
-def test_health_checks_have_a_budget_of_their_own(stack: LocalStack, own_redis: OwnRedis) -> None:
+def test_health_checks_have_a_budget_of_their_own(
+    stack: LocalStack, own_redis: RedisServer
+) -> None:
     """F-01: /health used to be exempt from every limit; now it has its own (generous) one,
     and liveness, which touches nothing, stays unlimited."""
     env = {
