@@ -10,7 +10,7 @@ VENV ?= $(VENV_ROOT)/venv-$(shell cat pyproject.toml sdk/pyproject.toml | sha256
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 
-.PHONY: help install run test lint format bench bench-cameras bench-live eval eval-anpr services system-packages docs chaos
+.PHONY: help install run test lint format bench bench-api bench-cameras bench-live eval eval-anpr services system-packages docs chaos
 
 help:
 	@echo "make install  create the virtualenv ($(VENV)) and system packages"
@@ -18,7 +18,8 @@ help:
 	@echo "make test     run every test against real Postgres, Redis and a worker"
 	@echo "make lint     ruff (lint + format check) and mypy"
 	@echo "make docs     build the manual (docs/, mkdocs.yml) into site/"
-	@echo "make bench    print our pipeline's speed next to a bare ultralytics loop"
+	@echo "make bench    every speed and memory goal next to its baseline, measured in one run"
+	@echo "make bench-api  status polls under load (wrk), next to a bare FastAPI app"
 	@echo "make bench-cameras  live-camera goals (start, latency, stall, failover, capacity, leaks)"
 	@echo "make bench-live  live view goals (first frame, glass to glass, drift, CPU per viewer, console)"
 	@echo "make eval     measure detector accuracy on ../shared/datasets and media"
@@ -59,6 +60,11 @@ system-packages:
 		echo "==> installing chromium and coturn (apt)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			--no-install-recommends chromium coturn >/dev/null; }
+	@# wrk drives the API's load benchmark (make bench-api).
+	@command -v wrk >/dev/null || { \
+		echo "==> installing wrk (apt)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends wrk >/dev/null; }
 	@/usr/bin/python3 -c "$(GST_CHECK)" >/dev/null 2>&1 || { \
 		echo "==> installing GStreamer's RTSP server for the test camera (apt)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
@@ -97,6 +103,10 @@ format: install
 
 bench: install services
 	$(BIN)/python -m bench
+
+# Its own database, Redis db 13 and stack (API with one process per core): about a minute.
+bench-api: install services
+	$(BIN)/python -m bench.api_status
 
 # Its own database, Redis db 10, RTSP test cameras, API and two camera runners: 2-3 minutes.
 bench-cameras: install services

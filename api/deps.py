@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 from uuid import UUID
 
 import redis.asyncio as aioredis
 from fastapi import Depends, Query, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.datastructures import Headers
+from starlette.types import Scope as AsgiScope
 
 from api import ratelimit
 from api.api_keys import scopes
@@ -64,41 +68,84 @@ def _note_caller(
     request.state.api_key_id = str(api_key_id) if api_key_id else None
 
 
+def caller_checks(scope: AsgiScope) -> list[ratelimit.Check]:
+    """The limits of the credential a request presents, read as `authenticated` below reads
+    it, for the rate-limit middleware to count with the client's address in one round trip: a
+    valid access token's user, or an API key's own limit (its owner's waits until the key,
+    found in the database, names them). Nothing for a token that does not verify: it counts
+    against the address alone, and is refused."""
+    headers = Headers(scope=scope)
+    scheme, token = get_authorization_scheme_param(headers.get("authorization"))
+    if token and scheme.lower() == "bearer":
+        try:
+            claims = decode_token(token, "access")
+        except AuthenticationError:
+            return []
+        return [(ratelimit.PER_USER, str(claims.sub))]
+    api_key = headers.get(api_key_scheme.model.name)
+    if api_key:
+        return [(ratelimit.PER_API_KEY, api_keys.hash_key(api_key)[:32])]
+    return []
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, as far as the credential says before the user's row is read: a bearer
+    token's user and token version, or an API key's owner, read with the key."""
+
+    user_id: UUID
+    token_version: int | None = None
+    owner: User | None = None
+
+
 @raises(401)
-async def current_user(
+async def authenticated(
     request: Request,
-    redis: RedisClient,
     token: Annotated[str | None, Depends(oauth2_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
-) -> User:
+) -> Caller:
     """The caller, from a bearer access token or else an X-API-Key, which acts as its owner
-    within its scopes (RequireScope below).
+    within its scopes (RequireScope below). A token's user is still to be checked in the
+    database, active and at the token's version: by current_user, or by a lookup that checks it
+    in the same query (api/jobs/dependencies.py).
     Counts the request against the user's rate limit and, with a key, the key's: the key's
-    before anything reaches the database, the owner's once the key has named them."""
+    before anything reaches the database, the owner's once the key has named them (the
+    middleware has usually counted the token's user or the key already: caller_checks)."""
     if token:
         claims = decode_token(token, "access")
         _note_caller(request, claims.sub, "bearer")
-        await ratelimit.hit(redis, ratelimit.PER_USER, str(claims.sub))
-        user = await users_repo.get_active(claims.sub)
-        # A password change or "sign out everywhere" moved the version on: the token is over.
-        if user is None or user.token_version != claims.ver:
-            raise AuthenticationError("invalid access token")
+        await ratelimit.hit_uncounted(request, ratelimit.PER_USER, str(claims.sub))
         # What an event stream re-checks while it runs (api/jobs/events.py).
         request.state.token_version = claims.ver
-        return user
+        return Caller(claims.sub, token_version=claims.ver)
     if api_key:
         key_hash = api_keys.hash_key(api_key)
-        await ratelimit.hit(redis, ratelimit.PER_API_KEY, key_hash[:32])
+        await ratelimit.hit_uncounted(request, ratelimit.PER_API_KEY, key_hash[:32])
         key = await api_keys.authenticate(api_key, key_hash)
         _note_caller(request, key.owner.id, "api_key", key.id)
         request.state.api_key = key  # for the scope checks below
         # All of a user's keys and tokens share the per-user budget: more keys, no more requests.
-        await ratelimit.hit(redis, ratelimit.PER_USER, str(key.owner.id))
+        await ratelimit.hit_uncounted(request, ratelimit.PER_USER, str(key.owner.id))
         await api_keys.mark_used(key)
-        return key.owner
+        return Caller(key.owner.id, owner=key.owner)
     raise AuthenticationError(
         "not authenticated: send Authorization: Bearer <access token> or X-API-Key: <API key>"
     )
+
+
+Authenticated = Annotated[Caller, Depends(authenticated)]
+
+
+@raises(401)
+async def current_user(caller: Authenticated) -> User:
+    """The calling user, active, and for a token at the version it was issued under."""
+    if caller.owner is not None:
+        return caller.owner
+    user = await users_repo.get_active(caller.user_id)
+    # A password change or "sign out everywhere" moved the version on: the token is over.
+    if user is None or user.token_version != caller.token_version:
+        raise AuthenticationError("invalid access token")
+    return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from tortoise.contrib.fastapi import RegisterTortoise
 
@@ -19,6 +21,7 @@ from api.cameras.router import router as cameras_router
 from api.cameras.views import router as camera_views_router
 from api.compat import add_compatibility_routes
 from api.console.router import router as console_router
+from api.deps import caller_checks
 from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.events.router import router as events_router
@@ -29,7 +32,7 @@ from api.metrics.service import ApiMetrics
 from api.models.router import router as models_router
 from api.observe import ObserveRequests, RedactQueryTokens
 from api.openapi import install_openapi
-from api.ratelimit import IpRateLimitMiddleware
+from api.ratelimit import RateLimitMiddleware
 from api.users.router import router as users_router
 from api.watchlist.router import router as watchlist_router
 from api.webhooks.router import router as webhooks_router
@@ -49,14 +52,24 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.events_redis = clients.redis_client(settings, settings.events_redis)
     config = clients.database_config(settings)
     async with RegisterTortoise(app, config=config, generate_schemas=False):
-        yield
+        # What start-up made (modules, routes, models, pools) lives as long as the process: out
+        # of the collector's reach, a full collection no longer walks it, which stalled every
+        # request in flight for about 100 ms.
+        gc.freeze()
+        stop = asyncio.Event()
+        flushing = asyncio.create_task(app.state.metrics.http.flush_every(app.state.redis, stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await flushing
     await app.state.redis.aclose()
     await app.state.events_redis.aclose()
     app.state.metrics.close()
 
 
 def create_app() -> FastAPI:
-    configure_logging()
+    configure_logging(batched=True)
     logging.getLogger("uvicorn.access").addFilter(RedactQueryTokens())
     check_api_settings(get_settings())
     docs_enabled = get_settings().docs_enabled
@@ -77,8 +90,10 @@ def create_app() -> FastAPI:
     # answer, CORS headers reach 429s too.
     # Inside the per-address limit, which counts oversize bodies too.
     app.add_middleware(BodySizeLimitMiddleware)
-    app.add_middleware(IpRateLimitMiddleware)
-    api = APIRouter(prefix=API_PREFIX)
+    app.add_middleware(RateLimitMiddleware, caller_checks=caller_checks)
+    # Each router straight into the app, prefixed, rather than into one /api/v1 router: FastAPI
+    # matches included routers level by level, scanning every level's routes again as it
+    # descends, and a second level cost every request more than its own work.
     for router in (
         auth_router,
         users_router,
@@ -93,8 +108,7 @@ def create_app() -> FastAPI:
         health_router,
         models_router,
     ):
-        api.include_router(router)
-    app.include_router(api)
+        app.include_router(router, prefix=API_PREFIX)
     add_compatibility_routes(app)
     app.include_router(cameras_compat_router)
     app.include_router(webrtc_compat_router)

@@ -1,10 +1,13 @@
 """Fixed-window rate limits counted in Redis.
 
-One counter per rule, identity and window: INCR and EXPIRE in one MULTI/EXEC, one round trip.
-A request over the limit gets 429 with Retry-After (the seconds until its window ends). Fixed
+One counter per rule, identity and window, counted by a Lua script (INCR and EXPIRE) that takes
+every check of a request at once: the middleware counts the client's address together with the
+credential it presents (RateLimitMiddleware), so an authenticated request costs one round trip;
+a valid credential therefore counts wherever the request goes, authenticated route or not.
+A request over a limit gets 429 with Retry-After (the seconds until its window ends). Fixed
 windows let a client send up to twice a limit across a window boundary; that is the price of
-one key and one round trip per check. When Redis is unreachable the limits fail open, with a
-warning: losing the counters must not take the API down with them.
+one key per check. When Redis is unreachable the limits fail open, with a warning: losing the
+counters must not take the API down with them.
 
 Every API process counts in the same Redis, so the limits hold across replicas; the window
 is taken from each process's clock, so keep them NTP-synchronised."""
@@ -16,12 +19,12 @@ import ipaddress
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 from fastapi import Request
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.client_address import client_address
@@ -154,29 +157,77 @@ class _Warner:
 _warn_unreachable = _Warner()
 
 
-async def hit(redis: aioredis.Redis, rule: Rule, identity: str) -> None:
-    """Count one request of `identity` against `rule`; RateLimitedError once it is over."""
-    settings = get_settings()
-    if not settings.rate_limit_enabled:
-        return
-    limit = rule.limit(settings)
-    number, retry_after = window(time.time(), rule.period_s)
-    key = f"ratelimit:{rule.name}:{identity}:{number}"
+# Counts a request against each key in turn and stops at the first one over its limit
+# (ARGV: limit and period of each key): the checks as they would run one after another, a
+# request refused by one limit not counted by the next. Returns the 1-based index of the
+# refusing check, 0 when none refused.
+_HIT_SCRIPT = """
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  redis.call('EXPIRE', key, ARGV[2 * i])
+  if count > tonumber(ARGV[2 * i - 1]) then
+    return i
+  end
+end
+return 0
+"""
+# Redis names scripts by their SHA-1 (EVALSHA): an identifier, not a safeguard.
+_HIT_SHA = hashlib.sha1(_HIT_SCRIPT.encode(), usedforsecurity=False).hexdigest()
+
+Check = tuple[Rule, str]
+# The request state's record of what the middleware counted, as (rule name, identity) pairs,
+# so that the authentication dependency does not count the same credential twice.
+COUNTED_STATE_KEY = "rate_limits_counted"
+
+
+async def _count(redis: aioredis.Redis, keys: list[str], args: list[int]) -> int:
     try:
-        async with redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            # Refreshed on every hit; the key names its window, so it only lingers a period.
-            pipe.expire(key, rule.period_s)
-            count, _ = await pipe.execute()
+        refused: int = await redis.evalsha(_HIT_SHA, len(keys), *keys, *args)
+    except NoScriptError:
+        # Not in this Redis's script cache yet (a restart flushes it): EVAL loads it.
+        refused = await redis.eval(_HIT_SCRIPT, len(keys), *keys, *args)
+    return refused
+
+
+async def hit_all(redis: aioredis.Redis, checks: Sequence[Check]) -> None:
+    """Count one request against each (rule, identity), in order, in one round trip;
+    RateLimitedError for the first that is over its limit."""
+    settings = get_settings()
+    if not settings.rate_limit_enabled or not checks:
+        return
+    now = time.time()
+    keys, args = [], []
+    for rule, identity in checks:
+        number, _ = window(now, rule.period_s)
+        # The key names its window, so it only lingers a period; EXPIRE is refreshed anyway.
+        keys.append(f"ratelimit:{rule.name}:{identity}:{number}")
+        args += [rule.limit(settings), rule.period_s]
+    try:
+        refused = await _count(redis, keys, args)
     except (RedisError, OSError) as exc:
         _warn_unreachable(exc)
         return
-    if count > limit:
+    if refused:
+        rule = checks[refused - 1][0]
+        limit = rule.limit(settings)
+        _, retry_after = window(now, rule.period_s)
         raise RateLimitedError(
             f"too many requests (more than {limit} {rule.counts}); retry in {retry_after} s",
             limit=limit,
             retry_after=retry_after,
         )
+
+
+async def hit(redis: aioredis.Redis, rule: Rule, identity: str) -> None:
+    """Count one request of `identity` against `rule`; RateLimitedError once it is over."""
+    await hit_all(redis, [(rule, identity)])
+
+
+async def hit_uncounted(request: Request, rule: Rule, identity: str) -> None:
+    """`hit`, unless the middleware counted this request against it already."""
+    counted: frozenset[tuple[str, str]] = getattr(request.state, COUNTED_STATE_KEY, frozenset())
+    if (rule.name, identity) not in counted:
+        await hit(_redis(request), rule, identity)
 
 
 def _redis(request: Request) -> aioredis.Redis:
@@ -256,21 +307,26 @@ def _too_many_failures(rule: Rule, limit: int) -> RateLimitedError:
     )
 
 
-class IpRateLimitMiddleware:
+class RateLimitMiddleware:
     """Counts every request against its client address before routing, so unknown paths and
-    failed authentications count too (pure ASGI: streaming responses pass untouched)."""
+    failed authentications count too, and, in the same round trip, against the limits of the
+    credential it presents (`caller_checks`, api/deps.py). Pure ASGI: streaming responses pass
+    untouched."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, caller_checks: Callable[[Scope], list[Check]]) -> None:
         self.app = app
+        self.caller_checks = caller_checks
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] not in UNLIMITED_PATHS:
-            request = Request(scope)
+            rule = PER_IP_HEALTH if scope["path"] in HEALTH_PATHS else PER_IP
+            checks = [(rule, address_bucket(client_address(scope))), *self.caller_checks(scope)]
             try:
-                rule = PER_IP_HEALTH if scope["path"] in HEALTH_PATHS else PER_IP
-                await hit(_redis(request), rule, address_bucket(client_address(scope)))
+                await hit_all(scope["app"].state.redis, checks)
             except RateLimitedError as exc:
                 response = error_response(exc.status_code, exc.code, exc.detail, exc.headers)
                 await response(scope, receive, send)
                 return
+            state: dict[str, object] = scope.setdefault("state", {})
+            state[COUNTED_STATE_KEY] = frozenset((check.name, who) for check, who in checks)
         await self.app(scope, receive, send)

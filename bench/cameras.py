@@ -37,6 +37,11 @@ CAMERA_USER = "bench-viewer"
 DISCARD_HOOK = "http://127.0.0.1:9/hook"
 
 
+def events_stream() -> str:
+    """The stream the runners publish on: the environment's, as theirs is."""
+    return os.environ.get("VIGIL_EVENTS_STREAM", "stream:events")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.cameras", description=__doc__)
     parser.add_argument(
@@ -169,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
             cameras = running.enter_context(camera_stack(run_dir, args.redis_db))
-            stream = os.environ.get("VIGIL_EVENTS_STREAM", "stream:events")
+            stream = events_stream()
             events = EventLog(cameras.redis_url, stream)
             events.start()
             running.callback(events.stop)

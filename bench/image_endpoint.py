@@ -1,5 +1,6 @@
-"""Latency of `POST /process/image` on a real stack, next to a bare in-process predict on
-the same image: the difference is what upload, queue, database and worker add."""
+"""Latency of `POST /process/image` on a real stack, next to an in-process predict on the same
+image (ultralytics', and our engine's): the difference is what upload, queue, database and
+worker add. Also the real stack itself, which `make bench` runs every API section on."""
 
 from __future__ import annotations
 
@@ -13,15 +14,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
-import cv2
 import httpx
+import numpy as np
+import redis
 
-from bench.common import load_bare_model, model_path, percentile, time_ms
-from shared.ops.localstack import running_stack
+from bench.common import model_path, percentile, read_image, time_ms
+from shared.ops.localstack import LocalStack, running_stack
 from shared.ops.migrate import migrate
 from shared.settings import get_settings
+from worker.detectors.yolo import yolo_runner
 
 POSTGRES = "127.0.0.1:5432"
 MAINTENANCE_URL = f"postgresql://postgres@{POSTGRES}/postgres"
@@ -35,15 +39,24 @@ PASSWORD = "bench-password-1"
 
 @dataclass
 class ImageResult:
+    """Latencies in ms: ultralytics' in-process predict (the goal's reference), our engine's
+    in-process detection, and the endpoint on a real stack."""
+
     image: Path
     requests: int
     in_process_ms: list[float] = field(default_factory=list)
+    engine_ms: list[float] = field(default_factory=list)
     endpoint_ms: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
         return percentile(self.endpoint_ms, 50) / percentile(self.in_process_ms, 50)
+
+    @property
+    def added_ms(self) -> float:
+        """What the endpoint adds to an in-process predict, at the p50."""
+        return percentile(self.endpoint_ms, 50) - percentile(self.in_process_ms, 50)
 
 
 def bus_image() -> Path:
@@ -53,14 +66,41 @@ def bus_image() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "assets" / "bus.jpg"
 
 
-def in_process_latency(image_path: Path, count: int) -> list[float]:
-    image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise RuntimeError(f"cannot decode {image_path}")
-    model = load_bare_model(image)
-    # One more untimed predict, to match the endpoint's two warm-up requests.
+def in_process_latency(model: Any, image: np.ndarray, count: int) -> list[float]:
+    """`model` is the bare ultralytics YOLO, warmed up."""
+    # One more untimed predict on this image, to match the endpoint's warm-up requests.
     model.predict(image, conf=0.25, verbose=False)
     return time_ms(lambda: model.predict(image, conf=0.25, verbose=False), count)
+
+
+def engine_latency(image: np.ndarray, count: int) -> list[float]:
+    """Our engine's detection, in process, as the worker runs it for an image job. Each call
+    gets a frame object of its own: the runner keeps one result per frame object, and a repeat
+    would only look that up."""
+    runner = yolo_runner(get_settings().model_name)
+    frames = iter([image.copy() for _ in range(count + WARMUP_REQUESTS)])
+
+    def detect() -> None:
+        frame = next(frames)
+        runner.predict(frame)
+        runner.release(frame)
+
+    for _ in range(WARMUP_REQUESTS):
+        detect()
+    return time_ms(detect, count)
+
+
+def bench_in_process(model: Any, count: int) -> ImageResult:
+    """Both in-process latencies: measured before the stack starts, which would compete for the
+    cores; the endpoint's are added on the stack."""
+    path = bus_image()
+    image = read_image(path)
+    return ImageResult(
+        path,
+        count,
+        in_process_ms=in_process_latency(model, image, count),
+        engine_ms=engine_latency(image, count),
+    )
 
 
 async def drop_database(name: str) -> None:
@@ -132,15 +172,16 @@ def post_image(client: httpx.Client, image: bytes, errors: list[str], label: str
     return elapsed_ms
 
 
-def endpoint_latency(base_url: str, image_path: Path, count: int, errors: list[str]) -> list[float]:
-    image = image_path.read_bytes()
-    # One keep-alive client: a browser or SDK would not reconnect per upload either.
-    with httpx.Client(base_url=base_url, timeout=60) as client:
-        client.headers["Authorization"] = f"Bearer {sign_in(client)}"
-        for index in range(WARMUP_REQUESTS):
-            post_image(client, image, errors, f"warm-up {index + 1}")
-        samples = [post_image(client, image, errors, f"request {i + 1}") for i in range(count)]
-    return [sample for sample in samples if sample is not None]
+def endpoint_latency(client: httpx.Client, result: ImageResult) -> None:
+    """Adds the endpoint's samples, and its errors, to `result`. `client` is signed in and keeps
+    its connection alive: a browser or SDK would not reconnect per upload either."""
+    image = result.image.read_bytes()
+    for index in range(WARMUP_REQUESTS):
+        post_image(client, image, result.errors, f"warm-up {index + 1}")
+    for index in range(result.requests):
+        sample = post_image(client, image, result.errors, f"request {index + 1}")
+        if sample is not None:
+            result.endpoint_ms.append(sample)
 
 
 def log_tails(log_dir: Path, lines: int = 20) -> str:
@@ -151,20 +192,42 @@ def log_tails(log_dir: Path, lines: int = 20) -> str:
     return "\n".join(tails)
 
 
-def bench_image(count: int) -> ImageResult:
-    image_path = bus_image()
-    # In-process first, while the stack is not yet there to compete for the two cores.
-    result = ImageResult(image_path, count, in_process_ms=in_process_latency(image_path, count))
+def redis_neighbours() -> int:
+    """Connections other processes hold to the stack's Redis db: another stack there shares
+    the queues, and its worker may take this one's jobs (whose rows it does not have)."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        db = int(client.connection_pool.connection_kwargs.get("db", 0))
+        # Less this client's own connection.
+        return sum(1 for c in client.client_list() if int(c["db"]) == db) - 1
+    finally:
+        client.close()
+
+
+@dataclass(frozen=True)
+class ApiStack:
+    stack: LocalStack
+    # Signed in as the benchmark's own user; one keep-alive connection.
+    client: httpx.Client
+
+
+@contextmanager
+def api_stack(extra_env: dict[str, str], api_workers: int) -> Iterator[ApiStack]:
+    """A real stack (API with `api_workers` processes, worker, webhook sender, camera runner,
+    live service) on a throwaway database, with `extra_env` on top of `stack_env`. An error
+    raised out of it prints the tails of its logs first: they vanish with the temporary
+    directory, and say why the stack did not start."""
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp, throwaway_database() as url:
         log_dir = Path(tmp) / "logs"
+        env = stack_env(url, Path(tmp) / "storage") | extra_env
         try:
             # No beat: the sweeper is not on the request path and would only add noise.
-            with running_stack(stack_env(url, Path(tmp) / "storage"), log_dir, beat=False) as stack:
-                result.endpoint_ms = endpoint_latency(
-                    stack.base_url, image_path, count, result.errors
-                )
+            with (
+                running_stack(env, log_dir, beat=False, api_workers=api_workers) as stack,
+                httpx.Client(base_url=stack.base_url, timeout=60) as client,
+            ):
+                client.headers["Authorization"] = f"Bearer {sign_in(client)}"
+                yield ApiStack(stack, client)
         except Exception:
-            # The temporary logs vanish with the directory; show why the stack failed first.
             print(log_tails(log_dir), file=sys.stderr)
             raise
-    return result

@@ -1,10 +1,12 @@
-"""Frames per second on one video: a bare ultralytics loop against `VideoAnalysis` with the
-default job (objects) and with the full suite (every detector, tracking, a zone and a line)."""
+"""Frames per second on one video, in process: a bare ultralytics loop, the model's pure
+inference, and `VideoAnalysis` with the default job (objects) and with the full suite (every
+detector, tracking, a zone and a line)."""
 
 from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -12,15 +14,29 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from bench.common import REPO_ROOT, load_bare_model
+from bench.common import REPO_ROOT
+from bench.inference import PureInference, infer
 from shared.params import DETECTOR_PARAMS, JobParams, LineParams, ZoneParams
 from worker.engine.analysis import VideoAnalysis
-from worker.services.warmup import warm_up
 
 DEFAULT_VIDEO = (REPO_ROOT / "../shared/media/video/pedestrians_vtest.avi").resolve()
 
-Side = Literal["baseline", "vigil", "full"]
-SIDES: tuple[Side, ...] = ("baseline", "vigil", "full")
+Side = Literal["baseline", "inference", "vigil", "full", "gated", "ungated"]
+# The default video's sides, in the order the first pass runs them.
+SIDES: tuple[Side, ...] = ("baseline", "inference", "vigil", "full")
+
+
+def zone_and_line() -> dict[str, Any]:
+    """A zone over the middle of the frame and a line down its centre: enough for zone and
+    line events on any clip."""
+    return {
+        "zones": (
+            ZoneParams(
+                name="middle", polygon=((0.25, 0.25), (0.75, 0.25), (0.75, 0.75), (0.25, 0.75))
+            ),
+        ),
+        "lines": (LineParams(name="centre", start=(0.5, 0.0), end=(0.5, 1.0)),),
+    }
 
 
 def full_suite(max_frames: int | None) -> JobParams:
@@ -28,12 +44,7 @@ def full_suite(max_frames: int | None) -> JobParams:
     return JobParams(
         detectors=tuple(cls() for cls in DETECTOR_PARAMS.values()),
         max_frames=max_frames,
-        zones=(
-            ZoneParams(
-                name="middle", polygon=((0.25, 0.25), (0.75, 0.25), (0.75, 0.75), (0.25, 0.75))
-            ),
-        ),
-        lines=(LineParams(name="centre", start=(0.5, 0.0), end=(0.5, 1.0)),),
+        **zone_and_line(),
     )
 
 
@@ -66,8 +77,12 @@ class VideoResult:
     def frames(self) -> int:
         return self.runs[0].frames if self.runs else 0
 
-    def ratio(self, side: Side) -> float:
-        return self.fps(side) / self.fps("baseline")
+    @property
+    def passes(self) -> int:
+        return len(self.side("baseline"))
+
+    def ratio(self, side: Side, over: Side = "baseline") -> float:
+        return self.fps(side) / self.fps(over)
 
     @property
     def frame_counts_agree(self) -> bool:
@@ -104,35 +119,40 @@ def run_baseline(model: Any, video: Path, max_frames: int | None) -> VideoRun:
     return VideoRun("baseline", frames, time.perf_counter() - started)
 
 
-def run_vigil(side: Side, video: Path, params: JobParams) -> VideoRun:
-    # Construction is timed too: probing the video is part of what a job costs.
+def run_vigil(side: Side, video: Path, params: JobParams) -> tuple[VideoRun, dict[str, Any]]:
+    """A pass and the job's summary. Construction is timed too: probing the video is part of
+    what a job costs."""
     started = time.perf_counter()
     analysis = VideoAnalysis(video, params)
     for _ in analysis.frames():
         pass
-    _ = analysis.summary
-    return VideoRun(side, analysis.frames_processed, time.perf_counter() - started)
+    summary = analysis.summary
+    return VideoRun(side, analysis.frames_processed, time.perf_counter() - started), summary
 
 
-def bench_video(video: Path, repeat: int, max_frames: int | None) -> VideoResult:
-    blank = blank_frame(video)
-    model = load_bare_model(blank)
-    # What a worker does as it starts: every detector built and run once, untimed.
-    warm_up()
-    params: dict[Side, JobParams] = {
-        "vigil": JobParams(max_frames=max_frames),
-        "full": full_suite(max_frames),
+def bench_video(
+    model: Any,
+    video: Path,
+    repeat: int,
+    max_frames: int | None,
+    pure: PureInference | None,
+) -> VideoResult:
+    """`model` is the bare ultralytics YOLO, warmed up; the worker's detectors are expected
+    warm too (`warm_up()`), as a worker's are before its first job. Without `pure` (the
+    worker's engine is not OpenVINO's), the pure-inference side is left out."""
+    runners: dict[Side, Callable[[], VideoRun]] = {
+        "baseline": lambda: run_baseline(model, video, max_frames),
+        "vigil": lambda: run_vigil("vigil", video, JobParams(max_frames=max_frames))[0],
+        "full": lambda: run_vigil("full", video, full_suite(max_frames))[0],
     }
+    if pure is not None:
+        runners["inference"] = lambda: VideoRun("inference", pure.frames, infer(pure, pure.frames))
+    sides = tuple(side for side in SIDES if side in runners)
     result = VideoResult(video)
     for index in range(repeat):
         # Rotating who goes first evens out drift (thermal, page cache) over the passes.
-        sides = SIDES[index % 3 :] + SIDES[: index % 3]
-        for side in sides:
+        shift = index % len(sides)
+        for side in sides[shift:] + sides[:shift]:
             gc.collect()
-            run = (
-                run_baseline(model, video, max_frames)
-                if side == "baseline"
-                else run_vigil(side, video, params[side])
-            )
-            result.runs.append(run)
+            result.runs.append(runners[side]())
     return result

@@ -134,6 +134,11 @@ class FrameMetricsRead(BaseModel):
     )
     zones: dict[str, ZoneOccupancyRead] | None = None
     motion: MotionRead | None = None
+    inference: Literal["detected", "carried"] | None = Field(
+        default=None,
+        description="With the motion gate on: `detected` when the detectors ran on this frame, "
+        "`carried` when too little had changed and the last detected frame's boxes carried over.",
+    )
 
 
 class FrameRead(BaseModel):

@@ -319,6 +319,37 @@ DEFAULT_CROWD_LEVELS = (
 )
 
 
+class MotionGateParams(_Frozen):
+    """Running the detectors only when the picture changed: a frame that differs too little
+    from the last frame the detectors saw keeps that frame's boxes (tracked objects stay where
+    they were) without a new inference."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Gate the detectors by motion (off for uploads unless asked; on for cameras).",
+    )
+    pixel_threshold: int = Field(
+        default=20,
+        ge=1,
+        le=254,
+        description="Grey-level change since the last detected frame that counts a pixel as "
+        "changed.",
+    )
+    min_area_percent: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=100.0,
+        description="Changed share of the frame (%) at which the detectors run again.",
+    )
+    full_detection_s: float = Field(
+        default=2.0,
+        gt=0.0,
+        le=600.0,
+        description="The detectors run at least this often (seconds of video) even in a still "
+        "picture, so that what stands still is confirmed and what changed too slowly is seen.",
+    )
+
+
 class CrowdParams(_Frozen):
     levels: tuple[CrowdLevel, ...] = Field(
         default=DEFAULT_CROWD_LEVELS,
@@ -381,6 +412,7 @@ class JobParams(_Frozen):
         default=False, description="Drop detections whose anchor lies outside every zone."
     )
     crowd: CrowdParams = Field(default_factory=CrowdParams)
+    motion_gate: MotionGateParams = Field(default_factory=MotionGateParams)
     annotate: bool = Field(
         default=False, description="Also render an annotated JPEG (images) or MP4 (videos)."
     )

@@ -7,6 +7,8 @@ checks as it starts, through shared/configured.py."""
 from __future__ import annotations
 
 import ipaddress
+import math
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -27,6 +29,8 @@ MIN_SECRET_KEY_DISTINCT_CHARACTERS = 10
 MB = 1024 * 1024
 ICE_URL_SCHEMES = ("stun:", "stuns:", "turn:", "turns:")
 TURN_URL_SCHEMES = ("turn:", "turns:")
+# A container's CPU quota (cgroup v2): "max 100000" or "<quota µs> <period µs>".
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 
 
 class IceServerSetting(BaseModel):
@@ -121,6 +125,9 @@ class Settings(BaseSettings):
     model_name: str = "yolov8n_int8_openvino_model"
     # The fine-tuned YOLO whose `plate` class the `plate_model` localisation uses.
     plate_model_name: str = "plate_int8_openvino_model"
+    # Where OpenVINO keeps the models it compiled, so that a restart loads them in well under
+    # a second; unset: `model-cache` in VIGIL_STORAGE_DIR (a volume that outlives containers).
+    model_cache_dir: Path | None = None
     # `auto`: easyocr where its weights are in VIGIL_MODEL_DIR/easyocr, rapidocr otherwise.
     ocr_engine: Literal["auto", "rapidocr", "easyocr"] = "auto"
     # Regular expressions over normalised plate text, per region, tried in this order when a
@@ -191,13 +198,24 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=1, ge=1)
     # Detectors each worker process builds (and so loads the models of) as it starts; unset:
     # every detector; an empty list loads everything lazily on the first job that needs it.
+    # The plates detector's OCR engine is not among them: see VIGIL_WARMUP_OCR.
     warmup_detectors: list[str] | None = None
+    # Also load the plate reader's OCR engine (VIGIL_OCR_ENGINE's) as each worker process and
+    # camera runner starts. Off, it loads with the first analysis that reads plates: it brings
+    # its runtime and models into the process (rapidocr: ONNX Runtime, about 120 MB), which a
+    # worker that never reads a plate need not hold.
+    warmup_ocr: bool = False
     # How long annotated JPEG/MP4 output is kept before the sweeper deletes it.
     annotated_retention_hours: float = Field(default=72.0, gt=0)
     # The address `make run` serves the API on.
     api_host: str = "127.0.0.1"
     # The port `make run` serves the API on.
     api_port: int = 8000
+    # API processes (uvicorn workers) that `make run` and the API image serve with; unset: one
+    # per core this process may use (its CPU affinity, within a container's CPU quota). What
+    # the API bounds in memory is bounded per process: VIGIL_PASSWORD_HASH_CONCURRENCY and
+    # VIGIL_MEDIA_CHECK_CONCURRENCY apply to each.
+    api_workers: int | None = Field(default=None, ge=1)
     # The port `make run` serves Flower (the Celery dashboard) on.
     flower_port: int = 5555
     # Flower's basic-auth user.
@@ -357,7 +375,9 @@ class Settings(BaseSettings):
     webrtc_offer_timeout_s: float = Field(default=10.0, gt=0, le=60)
 
     @field_validator(
+        "api_workers",
         "plate_region",
+        "model_cache_dir",
         "metrics_token",
         "signup",
         "camera_secrets_key",
@@ -434,8 +454,29 @@ class Settings(BaseSettings):
         return self.events_redis_url or self.redis_url
 
     @property
+    def api_processes(self) -> int:
+        return self.api_workers or available_cores()
+
+    @property
     def model_path(self) -> Path:
         return self.model_dir / self.model_name
+
+    @property
+    def compiled_model_dir(self) -> Path:
+        return self.model_cache_dir or self.storage_dir / "model-cache"
+
+
+def available_cores() -> int:
+    """The cores this process may run on: its CPU affinity, capped by a cgroup v2 CPU quota
+    (`cpus:` in the compose file), which the affinity does not show."""
+    cores = len(os.sched_getaffinity(0))
+    try:
+        quota, period = CGROUP_CPU_MAX.read_text().split()
+        if quota != "max":
+            cores = min(cores, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 CPU controller here: the affinity is the limit
+    return max(1, cores)
 
 
 def check_secret_key(secret: str) -> None:

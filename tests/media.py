@@ -71,3 +71,24 @@ def walking_person_clip(path: Path, *, leftwards: bool = False, frames: int = 48
             frame[110 : 110 + height, x : x + width] = person
             writer.write(frame)
     return path
+
+
+def mostly_still_clip(
+    path: Path, *, source: Path = CARS_MP4, moving_s: float = 3.0, still_s: float = 8.0
+) -> Path:
+    """What a surveillance camera mostly records: `still_s` seconds of a frozen street, then
+    `moving_s` seconds of real traffic, then `still_s` frozen again, with sensor grain on every
+    frame and H.264's compression noise, so that no two frames are equal."""
+    import subprocess
+
+    filters = (
+        f"tpad=start_mode=clone:start_duration={still_s}:stop_mode=clone:stop_duration={still_s},"
+        "noise=alls=4:allf=t"
+    )
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-t", str(moving_s), "-i", str(source), "-vf", filters,
+         "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", str(path)],
+        check=True,
+        timeout=120,
+    )  # fmt: skip
+    return path

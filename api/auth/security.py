@@ -8,6 +8,7 @@ rest of the API needs. Tokens are signed with a key derived for that purpose alo
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,8 @@ from shared.settings import get_settings
 
 ALGORITHM = "HS256"
 TokenType = Literal["access", "refresh"]
+# At most this many verified access tokens are remembered (decode_token).
+VERIFIED_TOKENS = 4096
 # Longer passwords are refused before hashing: argon2 would hash megabytes as readily, and
 # passlib refuses past 4096 bytes with an error of its own.
 MAX_PASSWORD_LENGTH = 128
@@ -69,6 +72,10 @@ class TokenClaims:
     exp: datetime
 
 
+# Access tokens whose signature and claims have been checked, by their text (decode_token).
+_verified: dict[str, TokenClaims] = {}
+
+
 def _signing_key() -> str:
     # python-jose takes an HMAC key as text; hex keeps all 256 derived bits.
     return derived_key(KeyPurpose.JWT_SIGNING).hex()
@@ -108,7 +115,30 @@ def issue_token(
 
 def decode_token(token: str, expected: TokenType) -> TokenClaims:
     """The claims of a valid token of type `expected`; AuthenticationError for anything else
-    (another algorithm or key, expired, a claim missing or malformed)."""
+    (another algorithm or key, expired, a claim missing or malformed).
+
+    A client polls with one access token for minutes, and checking it costs more than the rest
+    of a status request's own work: a verified access token is remembered, up to
+    VERIFIED_TOKENS of them, until its `exp`. Only what the token proves by itself is kept;
+    whether its user may still use it (active, the token version unchanged) is the caller's to
+    ask each time (api/deps.py), so a revocation takes effect on the next request."""
+    claims = _verified.get(token)
+    if claims is None:
+        claims = _decode(token, expected)
+        if claims.type == "access":
+            if len(_verified) >= VERIFIED_TOKENS:
+                # Oldest first: dicts keep insertion order.
+                _verified.pop(next(iter(_verified)))
+            _verified[token] = claims
+    elif claims.exp.timestamp() < time.time():
+        _verified.pop(token, None)
+        raise AuthenticationError(f"invalid {expected} token")
+    if claims.type != expected:
+        raise AuthenticationError(f"invalid {expected} token")
+    return claims
+
+
+def _decode(token: str, expected: TokenType) -> TokenClaims:
     try:
         payload = jwt.decode(
             token,
@@ -134,6 +164,4 @@ def decode_token(token: str, expected: TokenType) -> TokenClaims:
         )
     except (JWTError, KeyError, ValueError, TypeError, OverflowError) as exc:
         raise AuthenticationError(f"invalid {expected} token") from exc
-    if claims.type != expected:
-        raise AuthenticationError(f"invalid {expected} token")
     return claims

@@ -18,6 +18,7 @@ from api.deps import (
     RedisClient,
     RequireScope,
     api_key_scheme,
+    authenticated,
     current_user,
     oauth2_scheme,
     parse_uuid,
@@ -100,7 +101,7 @@ async def viewed_camera(
     """The camera, for the caller's own credentials, or else for a view token of it."""
     if token is not None and not (bearer or api_key):
         return await _camera_of_token(request, redis, camera_id, token)
-    user = await current_user(request, redis, bearer, api_key)
+    user = await current_user(await authenticated(request, bearer, api_key))
     return await owned_camera(camera_id, user)
 
 

@@ -125,7 +125,7 @@ class StreamCredential:
 
     @classmethod
     def of(cls, request: Request) -> StreamCredential:
-        """From the request state that api/deps.py's current_user wrote."""
+        """From the request state that api/deps.py's `authenticated` wrote."""
         key_id: str | None = getattr(request.state, "api_key_id", None)
         return cls(
             user_id=UUID(request.state.user_id),

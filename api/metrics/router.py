@@ -21,5 +21,7 @@ async def metrics(
     settings = get_settings()
     check_token(authorization, settings.metrics_token, open_without=settings.env == "dev")
     registry: ApiMetrics = request.app.state.metrics
+    # This process's latest requests, so that a scrape sees every request it has answered.
+    await registry.http.flush(request.app.state.redis)
     await registry.cameras.refresh()
     return Response(await run_in_threadpool(registry.render), media_type=CONTENT_TYPE_LATEST)

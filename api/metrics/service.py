@@ -1,4 +1,4 @@
-"""The API's Prometheus registry: its own HTTP metrics plus the workers', read from Redis.
+"""The API's Prometheus registry: its HTTP metrics and the workers', both read from Redis.
 
 The registry belongs to the app rather than being prometheus_client's global one, so creating
 a second app (tests, reloads) does not collide with the first."""
@@ -8,12 +8,13 @@ from __future__ import annotations
 import secrets
 
 import redis
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from pydantic import SecretStr
 
 from api.metrics.cameras import CameraCollector
+from api.metrics.http import HttpCollector, HttpCounts
 from shared.errors import AuthenticationError, NotFoundError
-from shared.metrics import MetricsStore, StoreCollector
+from shared.metrics import PREFIX, MetricsStore, StoreCollector
 
 # Anything else a client sends as a method is counted as OTHER: labels must stay few.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -21,29 +22,19 @@ UNMATCHED = "unmatched"
 
 
 class ApiMetrics:
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, redis_url: str, prefix: str = PREFIX) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "vigil_http_requests",
-            "HTTP requests answered, by method, route template and status.",
-            ["method", "route", "status"],
-            registry=self.registry,
-        )
-        self.duration = Histogram(
-            "vigil_http_request_duration_seconds",
-            "Time from a request's arrival to the end of its response (whole stream for SSE).",
-            ["method", "route"],
-            registry=self.registry,
-        )
+        # This process's requests, until the lifespan's task (api/main.py) flushes them.
+        self.http = HttpCounts(prefix)
         self._redis = redis.Redis.from_url(redis_url, socket_timeout=2)
+        self.registry.register(HttpCollector(self._redis, prefix))
         self.registry.register(StoreCollector(MetricsStore(self._redis)))
         self.cameras = CameraCollector()
         self.registry.register(self.cameras)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         method = method if method in METHODS else "OTHER"
-        self.requests.labels(method, route, str(status)).inc()
-        self.duration.labels(method, route).observe(seconds)
+        self.http.observe(method, route, status, seconds)
 
     def render(self) -> bytes:
         """The text exposition; blocking (it reads Redis), so run it off the event loop."""

@@ -19,6 +19,7 @@ from shared.params import (
     CrowdParams,
     JobParams,
     LineParams,
+    MotionGateParams,
     TrackingParams,
     ZoneParams,
 )
@@ -103,6 +104,8 @@ class CameraParams(BaseModel):
         default=None, description="Drop detections outside every zone (on with `roi_zones`)."
     )
     crowd: CrowdParams = Field(default_factory=CrowdParams)
+    # A camera mostly watches a still scene: the gate is on unless the camera says otherwise.
+    motion_gate: MotionGateParams = Field(default_factory=lambda: MotionGateParams(enabled=True))
     # What only a live source has.
     detect_fps: float | None = Field(
         default=None,
@@ -181,6 +184,7 @@ class CameraParams(BaseModel):
             "lines": [line.model_dump() for line in self.lines],
             "roi_only": bool(self.roi_only),
             "crowd": self.crowd.model_dump(),
+            "motion_gate": self.motion_gate.model_dump(),
         }
         return JobParams.model_validate(data, context=context)
 

@@ -112,8 +112,9 @@ def commands(settings: Settings) -> dict[str, list[str]]:
     python = sys.executable
     beat_schedule = settings.storage_dir / "celerybeat-schedule"
     return {
+        # One uvicorn worker per core unless VIGIL_API_WORKERS says otherwise (api/serve.py).
         "api": [
-            python, "-m", "uvicorn", "api.main:app",
+            python, "-m", "api.serve",
             "--host", settings.api_host, "--port", str(settings.api_port),
             # The API reads X-Forwarded-For itself, and only from VIGIL_TRUSTED_PROXIES.
             "--no-proxy-headers",

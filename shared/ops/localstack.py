@@ -32,6 +32,7 @@ class LocalStack:
         self.env = os.environ | env
         self.log_dir = log_dir
         self.api_port = free_port()
+        self.api_workers = 1
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     @property
@@ -86,14 +87,17 @@ class LocalStack:
             ],
         )  # fmt: skip
 
-    def start_api(self) -> None:
+    def start_api(self, workers: int = 1) -> None:
+        """The API; one process unless `workers` says more (VIGIL_API_WORKERS is `make run`'s
+        and the image's), so that a test reads one process's doings."""
+        self.api_workers = workers
         self._spawn(
             "api",
             [
                 sys.executable, "-m", "uvicorn", "api.main:app",
                 "--host", "127.0.0.1", "--port", str(self.api_port), "--log-level", "warning",
                 # The API reads X-Forwarded-For itself (VIGIL_TRUSTED_PROXIES).
-                "--no-proxy-headers",
+                "--no-proxy-headers", "--workers", str(workers),
             ],
         )  # fmt: skip
 
@@ -134,7 +138,9 @@ class LocalStack:
 
 
 @contextmanager
-def running_stack(env: dict[str, str], log_dir: Path, beat: bool = True) -> Iterator[LocalStack]:
+def running_stack(
+    env: dict[str, str], log_dir: Path, beat: bool = True, api_workers: int = 1
+) -> Iterator[LocalStack]:
     stack = LocalStack(env, log_dir)
     try:
         stack.start_worker()
@@ -143,7 +149,7 @@ def running_stack(env: dict[str, str], log_dir: Path, beat: bool = True) -> Iter
         stack.start_live()
         if beat:
             stack.start_beat()
-        stack.start_api()
+        stack.start_api(api_workers)
         stack.wait_ready()
         yield stack
     finally:

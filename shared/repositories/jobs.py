@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 
 from shared.db.enums import JobKind, JobStatus
 from shared.db.models import Job, JobFrame, User
+from shared.repositories import lookups
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,21 @@ async def media_paths(paths: Sequence[str]) -> set[str]:
 
 
 async def get_owned(job_id: UUID, owner_id: UUID) -> Job | None:
-    return await Job.get_or_none(id=job_id, owner_id=owner_id)
+    return await lookups.one(Job, 't."id" = $1 AND t."owner_id" = $2', job_id, owner_id)
+
+
+async def get_owned_by_signed_in(job_id: UUID, owner_id: UUID, token_version: int) -> Job | None:
+    """The job if it is the owner's and the owner is active at `token_version`: what a bearer
+    token's request needs checked, in one query. Every status poll asks (fixed SQL:
+    shared/repositories/lookups.py)."""
+    return await lookups.one(
+        Job,
+        't."id" = $1 AND t."owner_id" = $2 AND u."is_active" AND u."token_version" = $3',
+        job_id,
+        owner_id,
+        token_version,
+        join='JOIN "users" AS u ON u."id" = t."owner_id"',
+    )
 
 
 async def get(job_id: UUID) -> Job | None:

@@ -17,7 +17,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from shared.db.models import RefreshFamily, RefreshToken, User
-from shared.repositories import api_keys
+from shared.repositories import api_keys, lookups
 
 
 async def get_by_email(email: str) -> User | None:
@@ -25,7 +25,8 @@ async def get_by_email(email: str) -> User | None:
 
 
 async def get_active(user_id: UUID) -> User | None:
-    return await User.get_or_none(id=user_id, is_active=True)
+    # Asked on every authenticated request: fixed SQL (shared/repositories/lookups.py).
+    return await lookups.one(User, 't."id" = $1 AND t."is_active"', user_id)
 
 
 async def create(email: str, password_hash: str, full_name: str | None) -> User:

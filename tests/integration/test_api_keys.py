@@ -628,7 +628,7 @@ def test_every_route_that_changes_something_needs_a_scope() -> None:
     route added later cannot hand read keys its power by omission."""
     from fastapi.routing import APIRoute, iter_route_contexts
 
-    from api.deps import RequireScope, current_user
+    from api.deps import RequireScope, authenticated
     from api.main import app
 
     def calls(dependant: Any) -> list[Any]:
@@ -643,7 +643,7 @@ def test_every_route_that_changes_something_needs_a_scope() -> None:
         if not isinstance(route.original_route, APIRoute) or methods <= {"GET", "HEAD"}:
             continue
         found = calls(route.dependant)
-        if current_user not in found:
+        if authenticated not in found:
             continue
         scopes = [call.scope for call in found if isinstance(call, RequireScope)]
         for method in methods:

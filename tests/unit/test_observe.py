@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import StreamingResponse
 
+from api.metrics.http import DURATION_BUCKET_COUNTS, DURATION_SUM, REQUESTS
 from api.metrics.service import ApiMetrics
 from api.observe import ObserveRequests, RedactQueryTokens
 from tests.conftest import TEST_ENV
@@ -85,10 +88,14 @@ def test_unmatched_paths_and_streams(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_metrics_count_by_route_template_and_status() -> None:
-    metrics = ApiMetrics(TEST_ENV["VIGIL_REDIS_URL"])
+    # Hashes of its own: every API on this Redis adds to the real ones.
+    metrics = ApiMetrics(TEST_ENV["VIGIL_REDIS_URL"], prefix=f"test:{uuid.uuid4().hex}")
     for job in ("j-1", "j-2"):
         _get(f"/api/v1/jobs/{job}/status", metrics)
     _get("/nowhere", metrics)
+    # Counted in memory until a flush adds them to Redis, where a scrape reads them.
+    assert metrics.registry.get_sample_value("vigil_http_requests_total", {}) is None
+    asyncio.run(_flush(metrics))
     sample = metrics.registry.get_sample_value
     labels = {"method": "GET", "route": "/api/v1/jobs/{job_id}/status", "status": "200"}
     assert sample("vigil_http_requests_total", labels) == 2
@@ -100,6 +107,18 @@ def test_metrics_count_by_route_template_and_status() -> None:
         {"method": "GET", "route": "/api/v1/jobs/{job_id}/status"},
     )
     assert count == 2
+
+
+async def _flush(metrics: ApiMetrics) -> None:
+    client = aioredis.Redis.from_url(TEST_ENV["VIGIL_REDIS_URL"])
+    try:
+        await metrics.http.flush(client)
+        # Read back by the registry from here on; nothing else needs them.
+        await client.expire(metrics.http.key(REQUESTS), 60)
+        await client.expire(metrics.http.key(DURATION_BUCKET_COUNTS), 60)
+        await client.expire(metrics.http.key(DURATION_SUM), 60)
+    finally:
+        await client.aclose()
 
 
 def test_uvicorn_access_lines_lose_view_tokens() -> None:

@@ -57,15 +57,15 @@ def test_yolo_predicts_once_per_frame_for_every_detector_built_on_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     runner = yolo_runner(get_settings().model_name)
-    real = runner.model.predict
+    real = runner.engine.submit
     predictions: list[int] = []
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         predictions.append(1)
         return real(*args, **kwargs)
 
-    # The model is a library object: counting its calls is the honest check.
-    monkeypatch.setattr(runner.model, "predict", counting)
+    # The engine wraps the inference library: counting the frames it is given is the honest check.
+    monkeypatch.setattr(runner.engine, "submit", counting)
     kinds = ["objects", "people", "vehicles", "faces", "plates"]
     source = FileSource(CARS_MP4, max_frames=3)
     pipeline = Pipeline(

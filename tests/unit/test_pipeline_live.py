@@ -190,6 +190,7 @@ class ScriptedDetector:
 
     kind = "objects"
     role: Role = "object"
+    frame_model = None
 
     def __init__(self) -> None:
         self.index = 0

@@ -1,4 +1,5 @@
-"""F-02 and F-20: decode_token accepts HS256 under the derived signing key, and nothing else."""
+"""F-02 and F-20: decode_token accepts HS256 under the derived signing key, and nothing else;
+the access tokens it has verified are remembered, their expiry and type still checked."""
 
 from __future__ import annotations
 
@@ -6,13 +7,16 @@ import base64
 import json
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jose import jwt
 
+from api.auth import security
 from api.auth.security import decode_token, issue_token
 from shared.errors import AuthenticationError
 from shared.keys import KeyPurpose, derived_key
@@ -95,3 +99,41 @@ def _rsa_pem() -> bytes:
 def test_decode_refuses_forged_and_malformed_tokens(forge: Any) -> None:
     with pytest.raises(AuthenticationError):
         decode_token(forge(), "access")
+
+
+def test_a_remembered_token_still_expires_and_keeps_its_type() -> None:
+    """Verified access tokens are remembered (decode_token): what that skips is the signature
+    check, never the expiry or the type."""
+    soon = datetime.now(UTC) + timedelta(seconds=30)
+    token, issued = issue_token(uuid.uuid4(), "access", 0, not_after=soon)
+    assert decode_token(token, "access").jti == issued.jti
+    assert token in security._verified
+    with pytest.raises(AuthenticationError):
+        decode_token(token, "refresh")
+    later = issued.exp.timestamp() + 1
+    with (
+        mock.patch("time.time", return_value=later),
+        pytest.raises(AuthenticationError),
+    ):
+        decode_token(token, "access")
+    assert token not in security._verified
+
+
+def test_refresh_tokens_and_refused_tokens_are_not_remembered() -> None:
+    refresh, _ = issue_token(uuid.uuid4(), "refresh", 0)
+    decode_token(refresh, "refresh")
+    forged = jwt.encode(_claims(), "change-me", algorithm="HS256")
+    with pytest.raises(AuthenticationError):
+        decode_token(forged, "access")
+    assert refresh not in security._verified
+    assert forged not in security._verified
+
+
+def test_remembered_tokens_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(security, "VERIFIED_TOKENS", 2)
+    monkeypatch.setattr(security, "_verified", {})
+    tokens = [issue_token(uuid.uuid4(), "access", 0)[0] for _ in range(3)]
+    for token in tokens:
+        decode_token(token, "access")
+    # The oldest went first.
+    assert list(security._verified) == tokens[1:]

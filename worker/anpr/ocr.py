@@ -135,6 +135,8 @@ def default_engine() -> str:
 
 @lru_cache(maxsize=4)
 def get_engine(name: str) -> OcrEngine:
+    """The engine `name`, loaded on first use in this process and kept for its lifetime:
+    every plate reader of the process shares it."""
     started = time.perf_counter()
     engine: OcrEngine
     if name == "rapidocr":
@@ -147,3 +149,10 @@ def get_engine(name: str) -> OcrEngine:
     logger.info("OCR engine %s loaded in %.2fs", name, seconds)
     metrics.record_model_load(name, seconds)
     return engine
+
+
+def warm_up_engine(blank: np.ndarray) -> None:
+    """Loads the engine a job gets without asking and reads `blank` with it once: the first
+    inference sets up more than loading does, and a warm-up must leave the first job nothing
+    to pay."""
+    get_engine(default_engine()).read(blank)

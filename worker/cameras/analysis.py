@@ -38,6 +38,7 @@ from shared.cameras.source import redact
 from shared.configured import params_context
 from shared.db.enums import CameraState
 from shared.settings import Settings
+from worker.anpr.ocr import warm_up_engine
 from worker.cameras.camera import LiveCamera
 from worker.cameras.capture import Frame
 from worker.cameras.events import (
@@ -83,14 +84,19 @@ RETUNE_RATIO = 0.2
 FAILURES_TOLERATED = 5
 # A camera whose frame could not be handled is asked again after this long.
 FAILURE_RETRY_S = 0.5
+# A frame started ahead and not analysed within this long is stale: the newest is analysed.
+AHEAD_MAX_AGE_S = 1.0
 
 
 def warm_up(settings: Settings) -> None:
     """Load the models a camera with default parameters uses (process-wide, shared by every
-    pipeline) by analysing one blank frame."""
+    pipeline) by analysing one blank frame, and the OCR engine if VIGIL_WARMUP_OCR asks for
+    it (default cameras read no plates)."""
     job = CameraParams().job_params(params_context(settings))
     blank = np.zeros((360, 640, 3), dtype=np.uint8)
     Pipeline(job, video=True, analysed_fps=5.0, watchlist=()).process(0, 0.0, blank)
+    if settings.warmup_ocr:
+        warm_up_engine(blank)
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,8 @@ class Session:
     tracks: OrderedDict[int, tuple[str, Sequence[float]]] = field(default_factory=OrderedDict)
     # Frames in a row whose events or snapshot failed.
     failures: int = 0
+    # The frame taken, and its inference started, while another camera's was analysed.
+    ahead: Frame | None = None
     policy: DetectionPolicy = field(init=False)
 
     def __post_init__(self) -> None:
@@ -170,14 +178,42 @@ class Analyser(threading.Thread):
                 self._wake.wait(min([IDLE_S, *(t - now for t in upcoming)]))
                 self._wake.clear()
                 continue
-            session = min(due, key=lambda s: s.next_due)
+            session, *others = sorted(due, key=lambda s: s.next_due)
+            if others:
+                # Two cameras due: both frames infer at once, one per throughput stream.
+                for each in (session, others[0]):
+                    try:
+                        self._prefetch(each)
+                    except Exception as exc:
+                        self._failed(each, exc, now)
             try:
                 self._step(session, now)
             except Exception as exc:
                 self._failed(session, exc, now)
 
-    def _step(self, session: Session, now: float) -> None:
+    def _prefetch(self, session: Session) -> None:
+        """The camera's next frame starts inferring now, on one of the engine's streams, while
+        this thread analyses another camera's: the cameras of one runner share one model."""
+        if session.ahead is not None or session.pipeline is None:
+            return
         frame = session.camera.latest(after=session.last_index)
+        if frame is not None:
+            # Held before the gate decides on it: the frame decided on is the one analysed.
+            session.ahead = frame
+            session.pipeline.prefetch(frame.captured_at - session.epoch, frame.image)
+
+    def _take_ahead(self, session: Session) -> Frame | None:
+        """The frame started ahead, unless it has gone stale (its camera paused or failed in
+        between): then it is let go, and the camera's newest frame is analysed instead."""
+        frame, session.ahead = session.ahead, None
+        if frame is not None and time.time() - frame.captured_at > AHEAD_MAX_AGE_S:
+            if session.pipeline is not None:
+                session.pipeline.discard(frame.image)
+            return None
+        return frame
+
+    def _step(self, session: Session, now: float) -> None:
+        frame = self._take_ahead(session) or session.camera.latest(after=session.last_index)
         if frame is None:
             session.retry_at = now + NO_FRAME_RETRY_S
             return

@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 import numpy as np
 
@@ -66,6 +66,16 @@ def suppress_overlaps(detections: Sequence[Detection], max_iou: float) -> list[D
     return kept
 
 
+class FrameModel(Protocol):
+    """A model a detector runs on whole frames, which a video loop can start ahead of time."""
+
+    def submit(self, frame: np.ndarray) -> None:
+        """Start inferring `frame`; the detector's `detect` on it then waits for the result."""
+
+    def release(self, frame: np.ndarray) -> None:
+        """Forget `frame`'s result: every detector has had it."""
+
+
 ConfigT = TypeVar("ConfigT", bound=DetectorParams)
 
 
@@ -85,6 +95,11 @@ class Detector(ABC, Generic[ConfigT]):
 
     def __init__(self, config: ConfigT) -> None:
         self.config = config
+
+    @property
+    def frame_model(self) -> FrameModel | None:
+        """The whole-frame model `detect` waits on, if any (shared by the detectors using it)."""
+        return None
 
     @abstractmethod
     def detect(self, frame: np.ndarray) -> list[Detection]:

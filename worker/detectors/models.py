@@ -8,18 +8,17 @@ import time
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import yaml
 
 from shared import metrics
 from shared.settings import get_settings
+from shared.storage import private_dir
 from shared.weights import missing_weights_message
 from worker.errors import ModelUnavailableError
-
-if TYPE_CHECKING:
-    from ultralytics import YOLO
+from worker.inference.engine import DetectionEngine
 
 logger = logging.getLogger(__name__)
 
@@ -106,23 +105,42 @@ def describe_model(name: str) -> ModelInfo:
     )
 
 
-@lru_cache
-def load_yolo(name: str) -> YOLO:
-    """The YOLO model, loaded on first use in this process and kept for its lifetime.
-    Exported formats compile on their first prediction, so one blank frame is run here
-    and the logged time is the real cost."""
-    from ultralytics import YOLO
+def _compile_cache() -> Path:
+    settings = get_settings()
+    if settings.model_cache_dir is None:
+        # Inside the storage root, which must stay readable by the service alone: creating the
+        # cache first must not create the root with the umask's looser mode.
+        return private_dir(settings.compiled_model_dir)
+    settings.model_cache_dir.mkdir(parents=True, exist_ok=True)
+    return settings.model_cache_dir
 
-    # Ultralytics logs each backend load to stdout; ours goes through logging instead.
-    logging.getLogger("ultralytics").setLevel(logging.WARNING)
+
+def _engine(path: Path, model_format_name: str) -> DetectionEngine:
+    if model_format_name in {"openvino", "onnx"}:
+        from worker.inference.openvino_engine import OpenVinoEngine
+
+        return OpenVinoEngine(path, _compile_cache())
+    from worker.inference.ultralytics_engine import UltralyticsEngine
+
+    return UltralyticsEngine(path)
+
+
+@lru_cache
+def load_engine(name: str) -> DetectionEngine:
+    """The detection model `name`, loaded on first use in this process and kept for its
+    lifetime: OpenVINO and ONNX models on OpenVINO's runtime, anything else through ultralytics.
+    One blank frame is run here so that the logged time is the real cost of being ready."""
     path = resolve_model(name)
+    kind = model_format(path)
     started = time.perf_counter()
     try:
-        model = YOLO(str(path), task="detect")
-        model.predict(np.zeros((64, 64, 3), dtype=np.uint8), verbose=False)
+        engine = _engine(path, kind)
+        blank = np.zeros((64, 64, 3), dtype=np.uint8)
+        engine.submit(blank, 0.5).result()
+        engine.submit(blank, 0.5, ahead=True).result()
     except Exception as exc:
         raise ModelUnavailableError(f"could not load model {name!r}: {exc}") from exc
     seconds = time.perf_counter() - started
-    logger.info("loaded model %s (%s) in %.2fs", name, model_format(path), seconds)
+    logger.info("loaded model %s (%s on %s) in %.2fs", name, kind, engine.runtime, seconds)
     metrics.record_model_load(name, seconds)
-    return model
+    return engine

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Generator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +21,13 @@ from worker.detectors.models import describe_model
 from worker.engine.outputs import WatchEntry
 from worker.engine.pipeline import Pipeline
 from worker.engine.sinks import AnnotatedVideoSink, JobSink, annotated
-from worker.engine.sources import FileSource, ImageSource
+from worker.engine.sources import FileSource, Frame, ImageSource
+from worker.video.ahead import read_ahead
 from worker.video.probe import VideoInfo
+
+# Frames whose inference runs while the one before them is tracked and recorded: as many as
+# the engine has requests, so that neither of its streams waits.
+IN_FLIGHT = 2
 
 
 def model_summary() -> dict[str, Any]:
@@ -119,13 +126,17 @@ class VideoAnalysis:
             else None
         )
         try:
-            for frame in self.source.frames():
-                result = self.pipeline.process(frame.index, frame.timestamp, frame.image)
-                self.sink.add(result)
-                if writer is not None:
-                    writer.add(frame.image, result)
-                self.frames_processed += 1
-                yield FrameRecord(frame.index, frame.timestamp, result.detections, result.metrics)
+            # Closed explicitly, so that stopping early stops the decoding thread at once.
+            with closing(self._in_flight()) as frames:
+                for frame in frames:
+                    result = self.pipeline.process(frame.index, frame.timestamp, frame.image)
+                    self.sink.add(result)
+                    if writer is not None:
+                        writer.add(frame.image, result)
+                    self.frames_processed += 1
+                    yield FrameRecord(
+                        frame.index, frame.timestamp, result.detections, result.metrics
+                    )
             self.sink.add(self.pipeline.flush())
             if writer is not None:
                 self.annotated_codec = writer.close()
@@ -133,6 +144,24 @@ class VideoAnalysis:
         finally:
             if writer is not None:
                 writer.abort()
+
+    def _in_flight(self) -> Generator[Frame]:
+        """The source's frames, decoded in a thread ahead of the analysis, each handed over
+        once the IN_FLIGHT frames after it have started inferring."""
+        waiting: deque[Frame] = deque()
+        try:
+            with closing(read_ahead(self.source.frames())) as decoded:
+                for frame in decoded:
+                    self.pipeline.prefetch(frame.timestamp, frame.image)
+                    waiting.append(frame)
+                    if len(waiting) > IN_FLIGHT:
+                        yield waiting.popleft()
+            while waiting:
+                yield waiting.popleft()
+        finally:
+            # Stopped early (cancelled, failed): the frames started ahead are let go.
+            for frame in waiting:
+                self.pipeline.discard(frame.image)
 
     @property
     def summary(self) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import numpy as np
 
 from shared.params import FacesParams
 from shared.settings import get_settings
-from worker.detectors.base import Detection, Detector, suppress_overlaps
+from worker.detectors.base import Detection, Detector, FrameModel, suppress_overlaps
 from worker.detectors.cascades import haar_cascade
 from worker.detectors.yolo import YoloRunner, yolo_runner
 
@@ -45,6 +45,10 @@ class FaceDetector(Detector[FacesParams]):
     @cached_property
     def runner(self) -> YoloRunner:
         return yolo_runner(get_settings().model_name)
+
+    @property
+    def frame_model(self) -> FrameModel | None:
+        return self.runner if self.config.search != "frame" else None
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
         # Equalising spreads a dim or washed-out frame over the grey levels the cascade's

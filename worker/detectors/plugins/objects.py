@@ -6,7 +6,7 @@ import numpy as np
 
 from shared.params import ObjectsParams
 from shared.settings import get_settings
-from worker.detectors.base import Detection, Detector
+from worker.detectors.base import Detection, Detector, FrameModel
 from worker.detectors.yolo import yolo_runner
 
 
@@ -19,6 +19,10 @@ class ObjectDetector(Detector[ObjectsParams]):
     def __init__(self, config: ObjectsParams) -> None:
         super().__init__(config)
         self.runner = yolo_runner(get_settings().model_name)
+
+    @property
+    def frame_model(self) -> FrameModel | None:
+        return self.runner
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
         return self.runner.predict(frame).select(

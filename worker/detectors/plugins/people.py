@@ -14,7 +14,7 @@ import numpy as np
 
 from shared.params import PeopleParams
 from shared.settings import get_settings
-from worker.detectors.base import Detection, Detector, suppress_overlaps
+from worker.detectors.base import Detection, Detector, FrameModel, suppress_overlaps
 from worker.detectors.yolo import FLOOR_CONFIDENCE, YoloRunner, yolo_runner
 
 LABEL = "person"
@@ -138,6 +138,10 @@ class PeopleDetector(Detector[PeopleParams]):
     @property
     def hog(self) -> HogPeople:
         return hog_people()
+
+    @property
+    def frame_model(self) -> FrameModel | None:
+        return self.runner if self.config.strategy != "hog" else None
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
         confidence = self.config.confidence or 0.0

@@ -6,7 +6,7 @@ import numpy as np
 
 from shared.params import VehiclesParams
 from shared.settings import get_settings
-from worker.detectors.base import Detection, Detector
+from worker.detectors.base import Detection, Detector, FrameModel
 from worker.detectors.yolo import yolo_runner
 
 
@@ -16,6 +16,10 @@ class VehicleDetector(Detector[VehiclesParams]):
     def __init__(self, config: VehiclesParams) -> None:
         super().__init__(config)
         self.runner = yolo_runner(get_settings().model_name)
+
+    @property
+    def frame_model(self) -> FrameModel | None:
+        return self.runner
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
         return self.runner.predict(frame).select(

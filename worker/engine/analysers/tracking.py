@@ -1,14 +1,14 @@
-"""Persistent identities across video frames: ultralytics' ByteTrack or BoT-SORT assigns raw
-track ids; `IdStitcher` then joins a new raw track to a recently lost one of the same class
-that was heading there, so that a tracker losing an object for a moment (occlusion, a missed
-detection, a crossing) does not make one person two in the unique counts."""
+"""Persistent identities across video frames: ByteTrack or BoT-SORT (bytetrack.py, numpy only,
+so that a worker serving an OpenVINO model never loads torch) assigns raw track ids;
+`IdStitcher` then joins a new raw track to a recently lost one of the same class that was
+heading there, so that a tracker losing an object for a moment (occlusion, a missed detection,
+a crossing) does not make one person two in the unique counts."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,9 +16,10 @@ import numpy as np
 from shared.params import TrackingParams
 from worker.detectors.base import Detection
 from worker.engine.analysers.base import Analyser, Stream
+from worker.engine.analysers.bytetrack import ByteTracker, TrackerConfig
 from worker.engine.context import FrameContext
 
-# How long ultralytics keeps a lost track to re-find it by itself, in seconds of video.
+# How long the tracker keeps a lost track to re-find it by itself, in seconds of video.
 TRACK_BUFFER_S = 1.0
 # The most path points kept per track; older points are thinned out evenly.
 PATH_POINTS = 32
@@ -28,77 +29,27 @@ STITCH_DISTANCE_BOXES = 1.5
 STITCH_SIZE_RATIO = 2.0
 
 
-class _Boxes:
-    """The slice of ultralytics' `Boxes` API its trackers read."""
-
-    def __init__(self, xyxy: np.ndarray, conf: np.ndarray, cls: np.ndarray) -> None:
-        self.xyxy, self.conf, self.cls = xyxy, conf, cls
-
-    @property
-    def xywh(self) -> np.ndarray:
-        xywh = self.xyxy.copy()
-        xywh[:, 0] = (self.xyxy[:, 0] + self.xyxy[:, 2]) / 2
-        xywh[:, 1] = (self.xyxy[:, 1] + self.xyxy[:, 3]) / 2
-        xywh[:, 2] = self.xyxy[:, 2] - self.xyxy[:, 0]
-        xywh[:, 3] = self.xyxy[:, 3] - self.xyxy[:, 1]
-        return xywh
-
-    def __len__(self) -> int:
-        return len(self.conf)
-
-    def __getitem__(self, index: Any) -> _Boxes:
-        return _Boxes(self.xyxy[index], self.conf[index], self.cls[index])
-
-
-def _tracker_args(params: TrackingParams, analysed_fps: float) -> Any:
-    from ultralytics.utils import ROOT, YAML, IterableSimpleNamespace
-
-    config = YAML.load(Path(ROOT) / "cfg" / "trackers" / f"{params.tracker}.yaml")
-    config["track_buffer"] = max(1, round(analysed_fps * TRACK_BUFFER_S))
-    # Global motion compensation is for moving cameras; surveillance cameras stand still and
-    # the optical flow it runs per frame would cost more than the detector.
-    config["gmc_method"] = "none"
-    config["with_reid"] = False
-    return IterableSimpleNamespace(**config)
-
-
 class RawTracker:
-    """One ultralytics tracker for one video: detections in, a raw track id (or None while a
-    new track is still unconfirmed) per detection out."""
+    """One ByteTrack or BoT-SORT tracker (bytetrack.py) for one video: detections in, a raw
+    track id (or None while a new track is still unconfirmed) per detection out."""
 
     def __init__(self, params: TrackingParams, analysed_fps: float) -> None:
-        from ultralytics.trackers.bot_sort import BOTSORT
-        from ultralytics.trackers.byte_tracker import BYTETracker
-
-        cls = BOTSORT if params.tracker == "botsort" else BYTETracker
-        self._tracker = cls(_tracker_args(params, analysed_fps))
-        self._class_ids: dict[str, int] = {}
+        config = TrackerConfig(track_buffer=max(1, round(analysed_fps * TRACK_BUFFER_S)))
+        self._tracker = ByteTracker(config, params.tracker)
 
     def update(self, detections: Sequence[Detection], frame: np.ndarray) -> list[int | None]:
-        ids: list[int | None] = [None] * len(detections)
-        if not detections:
-            self._tracker.update(_Boxes(*_empty()), frame)
-            return ids
-        xyxy = np.array([[d.x1, d.y1, d.x2, d.y2] for d in detections], dtype=np.float32)
-        conf = np.array([d.confidence for d in detections], dtype=np.float32)
-        cls = np.array(
-            [self._class_ids.setdefault(d.label, len(self._class_ids)) for d in detections],
-            dtype=np.float32,
-        )
-        for row in self._tracker.update(_Boxes(xyxy, conf, cls), frame):
-            ids[int(row[-1])] = int(row[4])
-        return ids
+        """`frame` is not read: the tracker follows boxes alone (no camera-motion compensation,
+        no re-identification)."""
+        boxes = np.array([[d.x1, d.y1, d.x2, d.y2] for d in detections], dtype=np.float32)
+        scores = np.array([d.confidence for d in detections], dtype=np.float32)
+        return self._tracker.update(boxes, scores)
 
     def held(self) -> set[int]:
         """The raw ids the tracker may still give: its tracks followed or lost. It matches
         detections to these only and gives a new track a new id, so any other raw id it once
         gave is never given again."""
         tracker = self._tracker
-        return {track.track_id for track in (*tracker.tracked_stracks, *tracker.lost_stracks)}
-
-
-def _empty() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.float32)
+        return {track.track_id for track in (*tracker.tracked, *tracker.lost)}
 
 
 @dataclass
