@@ -16,7 +16,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,8 +25,8 @@ from pathlib import Path
 import httpx
 
 from bench.api_baseline import BODY_VARIABLE
-from bench.image_endpoint import bus_image, log_tails, sign_in, stack_env, throwaway_database
-from shared.ops.localstack import REPO_ROOT, LocalStack, free_port, running_stack
+from bench.image_endpoint import api_stack, bus_image
+from shared.ops.localstack import REPO_ROOT, LocalStack, free_port
 from shared.settings import available_cores
 
 GOAL_REQUESTS_PER_S = 1500.0
@@ -249,20 +248,8 @@ def status_lines(result: StatusResult) -> list[str]:
 
 def run() -> StatusResult:
     """On a stack of its own, the API with one process per core."""
-    with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp, throwaway_database() as url:
-        log_dir = Path(tmp) / "logs"
-        env = stack_env(url, Path(tmp) / "storage") | RATE_LIMITS
-        try:
-            with (
-                running_stack(env, log_dir, beat=False, api_workers=available_cores()) as stack,
-                httpx.Client(base_url=stack.base_url, timeout=60) as client,
-            ):
-                client.headers["Authorization"] = f"Bearer {sign_in(client)}"
-                return bench_status(stack, client)
-        except Exception:
-            # The logs vanish with the temporary directory: show why first.
-            print(log_tails(log_dir), file=sys.stderr)
-            raise
+    with api_stack(RATE_LIMITS, available_cores()) as api:
+        return bench_status(api.stack, api.client)
 
 
 def main() -> int:
