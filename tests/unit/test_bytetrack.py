@@ -96,7 +96,6 @@ def test_same_ids_as_ultralytics(
     args = _reference_config(variant)
     args.update(track_buffer=round(analysed_fps), gmc_method="none", with_reid=False)
     theirs = (BOTSORT if variant == "botsort" else BYTETracker)(IterableSimpleNamespace(**args))
-    image = np.zeros((8, 8, 3), np.uint8)
 
     differing, identified = [], 0
     for index, (xyxy, conf) in enumerate(detections[video]):
@@ -105,7 +104,7 @@ def test_same_ids_as_ultralytics(
         for row in rows:
             expected[int(row[-1])] = int(row[4])
         held = {t.track_id for t in (*theirs.tracked_stracks, *theirs.lost_stracks)}
-        if ours.update(_as_detections(xyxy, conf), image) != expected or ours.held() != held:
+        if ours.update(_as_detections(xyxy, conf)) != expected or ours.held() != held:
             differing.append(index)
         identified += sum(i is not None for i in expected)
     # Not a comparison of two idle trackers: most frames have several tracked objects.
@@ -197,15 +196,13 @@ def test_a_new_track_needs_a_second_frame() -> None:
 def test_tracking_imports_neither_torch_nor_ultralytics(variant: Variant) -> None:
     code = f"""
 import sys
-import numpy as np
 from shared.params import TrackingParams
 from worker.detectors.base import Detection
 from worker.engine.analysers.tracking import RawTracker
 
 tracker = RawTracker(TrackingParams(tracker={variant!r}), analysed_fps=25)
-image = np.zeros((240, 320, 3), np.uint8)
 for x in range(5):
-    ids = tracker.update([Detection("person", 0.9, 10 + x, 10, 50 + x, 110, "yolo")], image)
+    ids = tracker.update([Detection("person", 0.9, 10 + x, 10, 50 + x, 110, "yolo")])
 assert ids == [1], ids
 print(sorted(m for m in ("torch", "ultralytics") if m in sys.modules))
 """

@@ -74,7 +74,7 @@ def test_tracker_follows_people_in_real_video() -> None:
     per_frame = []
     for _, frame in read_frames(PEDESTRIANS, max_frames=40):
         detections = detector.detect(frame)
-        per_frame.append(tracker.update(detections, frame))
+        per_frame.append(tracker.update(detections))
     tracked = Counter(i for ids in per_frame[5:] for i in ids if i is not None)
     detections_seen = sum(len(ids) for ids in per_frame[5:])
     # Most boxes carry an id, and ids persist: far fewer ids than tracked boxes.

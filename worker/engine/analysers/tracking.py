@@ -37,9 +37,9 @@ class RawTracker:
         config = TrackerConfig(track_buffer=max(1, round(analysed_fps * TRACK_BUFFER_S)))
         self._tracker = ByteTracker(config, params.tracker)
 
-    def update(self, detections: Sequence[Detection], frame: np.ndarray) -> list[int | None]:
-        """`frame` is not read: the tracker follows boxes alone (no camera-motion compensation,
-        no re-identification)."""
+    def update(self, detections: Sequence[Detection]) -> list[int | None]:
+        """The tracker follows boxes alone (no camera-motion compensation, no
+        re-identification), so it needs no frame."""
         boxes = np.array([[d.x1, d.y1, d.x2, d.y2] for d in detections], dtype=np.float32)
         scores = np.array([d.confidence for d in detections], dtype=np.float32)
         return self._tracker.update(boxes, scores)
@@ -242,7 +242,7 @@ class TrackingAnalyser(Analyser):
 
     def observe(self, ctx: FrameContext) -> None:
         trackable = [o for o in ctx.observations if o.role != "measurement"]
-        raw = self.tracker.update([o.detection for o in trackable], ctx.frame)
+        raw = self.tracker.update([o.detection for o in trackable])
         observed = [(o, r) for o, r in zip(trackable, raw, strict=True) if r is not None]
         stable = self.stitcher.update(
             ctx.frame_index, ctx.timestamp, [(r, o.label, o.box) for o, r in observed]
